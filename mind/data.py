@@ -85,7 +85,9 @@ def read_questions(path: str | Path) -> list[Question]:
             raise DataError(path, line, "choices", "must be a list of strings")
         questions.append(
             Question(
-                qid, _text(obj, "question", path, line), _text(obj, "answer", path, line),
+                qid,
+                _text(obj, "question", path, line),
+                _text(obj, "answer", path, line),
                 tuple(choices),
             )
         )
@@ -96,8 +98,17 @@ def read_rationales(path: str | Path) -> list[Rationale]:
     """Rationales in the schema of shared/teacher_rationales (one per line)."""
     path = Path(path)
     out = []
-    known = {"id", "perspective", "rationale", "question", "answer", "correct", "teacher",
-             "rationale_answer", "source_split"}
+    known = {
+        "id",
+        "perspective",
+        "rationale",
+        "question",
+        "answer",
+        "correct",
+        "teacher",
+        "rationale_answer",
+        "source_split",
+    }
     for line, obj in iter_jsonl(path):
         correct = obj.get("correct")
         if correct is not None and not isinstance(correct, bool):

@@ -86,9 +86,9 @@ def load_student(name: str, cfg: TrainConfig, trainable: bool = True) -> Any:
     """The student model on its device; wrapped with LoRA when `cfg.finetune == 'lora'`."""
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(
-        resolve_student(name), dtype=DTYPES[cfg.dtype]
-    ).to(pick_device(cfg.device))
+    model = AutoModelForCausalLM.from_pretrained(resolve_student(name), dtype=DTYPES[cfg.dtype]).to(
+        pick_device(cfg.device)
+    )
     if not trainable:
         return model.eval().requires_grad_(False)
     if cfg.finetune == "lora":

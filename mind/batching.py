@@ -1,0 +1,157 @@
+"""Tokenisation and batching: the K rationales of one question travel in one batch.
+
+Each sequence is `prompt | rationale body | "\\nThe answer is" | " <answer>" | "." + end`.
+Loss falls on the assistant part only. The body alone is truncated to fit `max_seq_len`,
+so the canonical final line (which the consistency loss reads) always survives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from mind.curation import Example, canonical_line
+from mind.losses import IGNORE_INDEX
+from mind.prompting import assistant_suffix, prompt_text
+
+ANSWER_LEAD = "\nThe answer is"
+SBS_PREFIXES = {"task:answer": "[answer] ", "task:rationale": "[rationale] "}
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One tokenised (question, rationale): ids, labels aligned for next-token loss."""
+
+    input_ids: list[int]
+    labels: list[int]  # labels[t] is the token predicted at position t, or IGNORE_INDEX
+    answer_positions: list[int]  # positions whose prediction is an answer token
+
+
+@dataclass(frozen=True)
+class Group:
+    """All encoded sequences of one question, by slot index."""
+
+    example_index: int
+    slots: dict[int, Encoded]
+
+
+class Encoder:
+    """Turns examples into token ids with the student's chat template."""
+
+    def __init__(self, tokenizer: Any, instruction: str, max_seq_len: int):
+        self.tokenizer = tokenizer
+        self.instruction = instruction
+        self.max_seq_len = max_seq_len
+        self.suffix = assistant_suffix(tokenizer)
+
+    def _ids(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def encode(self, question: str, body: str, answer: str, task_prefix: str = "") -> Encoded:
+        """Tokenise; `body` is the rationale without its canonical line (may be empty)."""
+        prompt = self._ids(prompt_text(self.tokenizer, question, self.instruction, task_prefix))
+        lead = self._ids(ANSWER_LEAD if body else ANSWER_LEAD.lstrip("\n"))
+        ans = self._ids(f" {answer}")
+        end = self._ids("." + self.suffix)
+        room = self.max_seq_len - len(prompt) - len(lead) - len(ans) - len(end)
+        if room < 0:
+            raise ValueError(f"prompt and answer alone exceed max_seq_len={self.max_seq_len}")
+        body_ids = self._ids(body)[:room]
+        target = body_ids + lead + ans + end
+        ids = prompt + target
+        # labels shifted left by one: position t predicts ids[t + 1]
+        labels = [IGNORE_INDEX] * (len(prompt) - 1) + target + [IGNORE_INDEX]
+        first = len(prompt) + len(body_ids) + len(lead)
+        return Encoded(ids, labels, list(range(first - 1, first - 1 + len(ans))))
+
+    def encode_example(
+        self, index: int, example: Example, slot_names: list[str], method: str
+    ) -> Group:
+        """Encode the slots of one example that the method trains on."""
+        q = example.question
+        if method == "sbs":
+            text = next(iter(example.rationales.values()))
+            return Group(
+                index,
+                {
+                    slot_names.index("task:answer"): self.encode(
+                        q.question, "", q.answer, SBS_PREFIXES["task:answer"]
+                    ),
+                    slot_names.index("task:rationale"): self.encode(
+                        q.question, _body(text, q.answer), q.answer, SBS_PREFIXES["task:rationale"]
+                    ),
+                },
+            )
+        return Group(
+            index,
+            {
+                slot_names.index(p): self.encode(q.question, _body(text, q.answer), q.answer)
+                for p, text in example.rationales.items()
+                if p in slot_names
+            },
+        )
+
+
+def _body(normalised: str, answer: str) -> str:
+    line = canonical_line(answer)
+    return normalised[: -len(line)].rstrip() if normalised.endswith(line) else normalised
+
+
+@dataclass
+class Batch:
+    """A micro-batch of Q questions flattened into N sequences (only present slots)."""
+
+    input_ids: torch.Tensor  # [N, T]
+    attention_mask: torch.Tensor  # [N, T]
+    labels: torch.Tensor  # [N, T], aligned (see Encoded)
+    answer_positions: torch.Tensor  # [N, A], padded with 0
+    answer_mask: torch.Tensor  # [N, A]
+    row: torch.Tensor  # [N] question index within the batch
+    slot: torch.Tensor  # [N] slot index
+    slot_mask: torch.Tensor  # [Q, P]
+    example_index: list[int]
+
+    @property
+    def tokens(self) -> int:
+        return int(self.attention_mask.sum())
+
+    def to(self, device: torch.device) -> Batch:
+        for name, value in vars(self).items():
+            if isinstance(value, torch.Tensor):
+                setattr(self, name, value.to(device))
+        return self
+
+
+def collate(groups: list[Group], n_slots: int, pad_id: int) -> Batch:
+    """Right-pad every sequence of the given question groups into one batch."""
+    seqs = [(r, s, enc) for r, g in enumerate(groups) for s, enc in sorted(g.slots.items())]
+    longest = max(len(e.input_ids) for _, _, e in seqs)
+    answer_len = max(len(e.answer_positions) for _, _, e in seqs)
+    n = len(seqs)
+    ids = torch.full((n, longest), pad_id, dtype=torch.long)
+    attn = torch.zeros((n, longest), dtype=torch.long)
+    labels = torch.full((n, longest), IGNORE_INDEX, dtype=torch.long)
+    ans_pos = torch.zeros((n, answer_len), dtype=torch.long)
+    ans_mask = torch.zeros((n, answer_len), dtype=torch.bool)
+    slot_mask = torch.zeros((len(groups), n_slots), dtype=torch.bool)
+    for i, (r, s, e) in enumerate(seqs):
+        t, a = len(e.input_ids), len(e.answer_positions)
+        ids[i, :t] = torch.tensor(e.input_ids)
+        attn[i, :t] = 1
+        labels[i, :t] = torch.tensor(e.labels)
+        ans_pos[i, :a] = torch.tensor(e.answer_positions)
+        ans_mask[i, :a] = True
+        slot_mask[r, s] = True
+    return Batch(
+        ids,
+        attn,
+        labels,
+        ans_pos,
+        ans_mask,
+        torch.tensor([r for r, _, _ in seqs]),
+        torch.tensor([s for _, s, _ in seqs]),
+        slot_mask,
+        [g.example_index for g in groups],
+    )

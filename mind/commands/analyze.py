@@ -1,0 +1,95 @@
+"""`mind analyze`: latent-space analysis of one student (method spec section 8).
+
+Run it on the base student, a checkpoint's adapter or a specialist's adapter with the same
+rationales, probe size and seed, and the latent maps of those students can be compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mind.config import DEFAULT_INSTRUCTION, AnalysisConfig, DataConfig, TrainConfig
+from mind.curation import curate
+from mind.data import DataError, questions_from_rationales, read_questions, read_rationales
+from mind.perspectives import builtin_order, resolve
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _id_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("analyze", help="latent-space analysis of a student", description=__doc__)
+    p.add_argument("--model", required=True, help="student: bundled name, HF id or path")
+    p.add_argument("--adapter", help="LoRA adapter dir (checkpoint or specialist) to merge")
+    p.add_argument("--rationales", required=True, type=Path, help="rationales JSONL")
+    p.add_argument("--questions", type=Path, help="questions JSONL (default: from rationales)")
+    p.add_argument("--output", required=True, type=Path, help="directory for latent.json/html")
+    p.add_argument(
+        "--probe-questions",
+        type=_positive_int,
+        default=AnalysisConfig().probe_questions,
+        help="size of the probe set (the first usable questions)",
+    )
+    p.add_argument("--perspectives", type=_id_list, help="comma-separated ids (default: all)")
+    p.add_argument("--instruction", default=DEFAULT_INSTRUCTION, help="the training instruction")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"mind analyze: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    from mind.latent import analyze  # torch and transformers load only when analysing
+    from mind.student import load_for_inference, load_tokenizer
+
+    try:
+        rationales = read_rationales(args.rationales)
+        questions = (
+            read_questions(args.questions)
+            if args.questions
+            else questions_from_rationales(rationales)
+        )
+    except DataError as exc:
+        return _fail(str(exc))
+    in_data = {r.perspective for r in rationales}
+    perspectives = args.perspectives or sorted(in_data, key=builtin_order)
+    try:
+        resolve(perspectives, seen_in_data=in_data)
+    except ValueError as exc:
+        return _fail(str(exc))
+    data_cfg = DataConfig(
+        downsample_easy=False, min_perspectives=1, max_questions=args.probe_questions
+    )
+    examples, _ = curate(questions, rationales, perspectives, data_cfg, args.seed)
+    if not examples:
+        return _fail(
+            f"no question in {args.rationales} has an accepted rationale for {perspectives}"
+        )
+
+    model = load_for_inference(args.model, args.adapter, TrainConfig(device=args.device))
+    tokenizer = load_tokenizer(args.model)
+    cfg = AnalysisConfig(probe_questions=args.probe_questions)
+    try:
+        result = analyze(model, tokenizer, examples, cfg, args.instruction, args.output, args.seed)
+    except ValueError as exc:
+        return _fail(str(exc))
+    print(
+        f"{result.n_points} points, {result.n_clusters} active clusters, "
+        f"purity {result.purity:.3f}, NMI {result.nmi:.3f} -> {args.output}/latent.json, "
+        "latent.html"
+    )
+    return 0

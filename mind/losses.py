@@ -1,0 +1,87 @@
+"""The losses of the MIND objective (method spec sections 3 and 5), one pure function each.
+
+Shapes: Q questions per batch, P perspective slots per question, A answer tokens, V vocab.
+`mask` [Q, P] is True where a question has a rationale for that slot. Masked slots never
+contribute, and a row with nothing to compare contributes zero rather than NaN.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+IGNORE_INDEX = -100
+
+
+def sequence_ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Token-mean cross-entropy per sequence.
+
+    logits [N, T, V] predict labels [N, T] (already aligned: logits[:, t] predicts
+    labels[:, t]); positions with IGNORE_INDEX are skipped. Returns [N]; a sequence with
+    no labelled token gets 0.
+    """
+    tok = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), reduction="none")
+    valid = (labels != IGNORE_INDEX).float()
+    return (tok.view_as(valid) * valid).sum(1) / valid.sum(1).clamp_min(1)
+
+
+def masked_log_softmax(x: torch.Tensor, mask: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """log_softmax over the True entries of mask; masked entries get -inf."""
+    return torch.log_softmax(x.masked_fill(~mask, float("-inf")), dim=dim)
+
+
+def meta_loss(scores: torch.Tensor, student_ce: torch.Tensor, mask: torch.Tensor, tau: float):
+    """Listwise ranking loss L_meta = KL(softmax(-L_real/tau) || softmax(s)), mean over rows.
+
+    scores [Q, P] are MetaNet's sigmoid outputs; student_ce [Q, P] is detached here, so only
+    MetaNet learns from it. Rows with fewer than two slots carry no ranking and give 0.
+    """
+    target_log = masked_log_softmax(-student_ce.detach() / tau, mask)
+    pred_log = masked_log_softmax(scores, mask)
+    target = target_log.exp()
+    kl = (target * (target_log - pred_log)).masked_fill(~mask, 0.0).sum(-1)
+    rows = mask.sum(-1) >= 2
+    return (kl * rows).sum() / rows.sum().clamp_min(1)
+
+
+def jsd(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+    """Jensen-Shannon divergence between distributions given as log-probs [..., V] -> [...]."""
+    log_m = torch.logaddexp(log_p, log_q) - torch.log(torch.tensor(2.0, device=log_p.device))
+    kl_pm = (log_p.exp() * (log_p - log_m)).sum(-1)
+    kl_qm = (log_q.exp() * (log_q - log_m)).sum(-1)
+    return 0.5 * (kl_pm + kl_qm)
+
+
+def consistency_loss(
+    answer_logprobs: torch.Tensor, answer_mask: torch.Tensor, alpha: torch.Tensor
+) -> torch.Tensor:
+    """L_cons per question = sum_{i<j} alpha_i alpha_j JSD(P_i || P_j), JSD token-averaged.
+
+    answer_logprobs [Q, P, A, V]: the student's next-token log-probs at the answer tokens of
+    the canonical final line, teacher-forced after each rationale. answer_mask [Q, A] marks
+    real answer tokens. alpha [Q, P] (detached, 0 outside the selected set) picks the pairs.
+    Returns [Q].
+    """
+    _, slots, _, _ = answer_logprobs.shape
+    i, j = torch.triu_indices(slots, slots, offset=1, device=alpha.device)
+    pair_jsd = jsd(answer_logprobs[:, i], answer_logprobs[:, j])  # [Q, pairs, A]
+    tokens = answer_mask.float().unsqueeze(1)
+    pair_mean = (pair_jsd * tokens).sum(-1) / tokens.sum(-1).clamp_min(1)
+    return (alpha[:, i] * alpha[:, j] * pair_mean).sum(-1)
+
+
+def select(scores: torch.Tensor, mask: torch.Tensor, beta: float) -> torch.Tensor:
+    """Selected set I = {k : s_k >= beta * max_j s_j} over present slots. Returns bool [Q, P]."""
+    best = scores.masked_fill(~mask, float("-inf")).amax(-1, keepdim=True)
+    return mask & (scores >= beta * best)
+
+
+def selection_weights(scores: torch.Tensor, selected: torch.Tensor, tau: float) -> torch.Tensor:
+    """alpha = softmax over the selected set of s/tau, 0 outside it; detached."""
+    return masked_log_softmax(scores.detach() / tau, selected).exp().nan_to_num(0.0)
+
+
+def uniform_weights(mask: torch.Tensor) -> torch.Tensor:
+    """1/K over the present slots of each row."""
+    m = mask.float()
+    return m / m.sum(-1, keepdim=True).clamp_min(1)

@@ -1,0 +1,180 @@
+"""Teacher over any OpenAI-compatible `/chat/completions` endpoint (OpenAI, vLLM, TGI, ...).
+
+Requests run concurrently under a semaphore. 429, 5xx and transport errors are retried with
+exponential backoff and jitter (the server's Retry-After wins when it sends one); any other
+4xx fails at once with the status and body, because retrying cannot fix a bad request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import time
+from collections.abc import AsyncIterator, Generator, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from mind.config import TeacherConfig
+from mind.teacher.backend import Request, Result, Sampling
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+T = TypeVar("T")
+
+
+class TeacherError(RuntimeError):
+    """The teacher endpoint refused or failed a request; `retryable` marks 429/5xx."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.status is not None and (self.status == 429 or self.status >= 500)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _should_retry(exc: BaseException) -> bool:
+    return isinstance(exc, httpx.TransportError) or (
+        isinstance(exc, TeacherError) and exc.retryable
+    )
+
+
+class _RetryAfterOrBackoff:
+    """tenacity wait: the server's Retry-After when given, else exponential with jitter."""
+
+    def __init__(self, initial_s: float):
+        self.backoff = wait_exponential_jitter(initial=initial_s, max=60.0, jitter=initial_s)
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, TeacherError) and exc.retry_after is not None:
+            return exc.retry_after
+        return self.backoff(state)
+
+
+def _drain(stream: AsyncIterator[T]) -> Generator[T, None, None]:
+    """Iterate an async generator from synchronous code, on a private event loop."""
+    loop = asyncio.new_event_loop()
+    try:
+        while True:
+            try:
+                yield loop.run_until_complete(anext(stream))
+            except StopAsyncIteration:
+                return
+    finally:
+        loop.run_until_complete(stream.aclose())  # type: ignore[attr-defined]
+        loop.close()
+
+
+class OpenAIBackend:
+    def __init__(self, cfg: TeacherConfig, sampling: Sampling, backoff_s: float = 1.0):
+        self.cfg = cfg
+        self.sampling = sampling
+        self.backoff_s = backoff_s
+        self.base_url = (cfg.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.api_key = os.environ.get(cfg.api_key_env)  # local servers need none
+
+    def generate(self, requests: Sequence[Request]) -> Generator[Result, None, None]:
+        return _drain(self._stream(requests))
+
+    async def _stream(self, requests: Sequence[Request]) -> AsyncIterator[Result]:
+        """Yield results in completion order; the first failure cancels the rest.
+
+        Tasks push into a FIFO queue, so every result that arrived before a failure is
+        yielded (and can be cached) before the failure is raised.
+        """
+        queue: asyncio.Queue[Result | BaseException] = asyncio.Queue()
+        limit = asyncio.Semaphore(self.cfg.max_concurrency)
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        async with httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, timeout=self.cfg.timeout_s
+        ) as client:
+
+            async def run(request: Request) -> None:
+                try:
+                    queue.put_nowait(await self._complete(client, limit, request))
+                except Exception as exc:
+                    queue.put_nowait(exc)
+
+            tasks = [asyncio.create_task(run(r)) for r in requests]
+            try:
+                for _ in requests:
+                    item = await queue.get()
+                    if isinstance(item, BaseException):
+                        raise item
+                    yield item
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _complete(
+        self, client: httpx.AsyncClient, limit: asyncio.Semaphore, request: Request
+    ) -> Result:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_should_retry),
+            stop=stop_after_attempt(self.cfg.max_retries + 1),
+            wait=_RetryAfterOrBackoff(self.backoff_s),
+            reraise=True,
+        )
+        try:
+            return await retrying(self._attempt, client, limit, request)
+        except httpx.TransportError as exc:
+            raise TeacherError(
+                f"cannot reach the teacher at {self.base_url} after "
+                f"{self.cfg.max_retries + 1} attempt(s): {exc!r}"
+            ) from exc
+
+    async def _attempt(
+        self, client: httpx.AsyncClient, limit: asyncio.Semaphore, request: Request
+    ) -> Result:
+        async with limit:  # held per attempt, not while backing off
+            start = time.perf_counter()
+            text = await self._post(client, request)
+            return Result(request.key, text, time.perf_counter() - start)
+
+    async def _post(self, client: httpx.AsyncClient, request: Request) -> str:
+        body = {"model": self.cfg.model, "messages": request.messages, **self.sampling.as_dict()}
+        response = await client.post("/chat/completions", json=body)
+        if response.status_code != 200:
+            raise TeacherError(
+                f"teacher {self.cfg.model!r} at {self.base_url}/chat/completions answered "
+                f"HTTP {response.status_code}: {response.text[:1000]}",
+                status=response.status_code,
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+            )
+        return _content(response.json())
+
+
+def _content(payload: Any) -> str:
+    try:
+        content = payload["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError) as exc:
+        raise TeacherError(f"unexpected chat completion response: {str(payload)[:500]}") from exc
+    return content or ""
