@@ -34,7 +34,8 @@ _HEDGE = re.compile(
 )
 _NUMBER = re.compile(r"(?<![\w)])-?\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|(?<![\w)])-?\d+(?:\.\d+)?")
 _PLAIN_NUMBER = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\.\d+")
-_ARITHMETIC = re.compile(r"[\d\s.()+\-*/]*\d[\d\s.()]*[+\-*/][\d\s.()+\-*/]*")
+_ARITHMETIC = re.compile(r"[\d\s.()+\-*/]+")
+_OPERATOR = re.compile(r"[\d)]\s*[+\-*/]")
 _YESNO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 _MATH_DELIMS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 
@@ -100,7 +101,7 @@ def _number_in(candidate: str) -> str | None:
     candidate = _strip_math(candidate)
     if _to_float(candidate) is not None:
         return _clean_number(candidate)
-    if _ARITHMETIC.fullmatch(candidate):
+    if _ARITHMETIC.fullmatch(candidate) and _OPERATOR.search(candidate):
         value = _evaluate(candidate)
         if value is not None:
             return value

@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 
-COMMANDS = ["train"]
+COMMANDS = ["train", "generate", "eval", "score", "analyze"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 
 from mind.config import DataConfig
 from mind.data import Question, Rationale
+from mind.judge import rule_judge
 
 Judge = Callable[[Rationale, Question], bool]
 
 _FINAL_LINE = re.compile(
-    r"(?:(?:so|thus|therefore|hence)[ ,]*)?(?:the )?(?:final )?answer(?: is|:)[^\n]*$"
+    r"(?:(?:so|thus|therefore|hence)[ ,]*)?(?:the )?(?:final )?answer(?: is|:)(?:(?!\. )[^\n])*$"
     r"|^\s*#{4}[^\n]*$",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -32,8 +33,8 @@ def canonical_line(answer: str) -> str:
 def normalise_ending(text: str, answer: str) -> str:
     """Replace a trailing final-answer statement with the canonical line.
 
-    Only the last answer statement is cut, and only when nothing but whitespace follows it,
-    so an 'answer is' mid-rationale survives.
+    Only a last sentence that states the answer is cut (nothing but whitespace may follow
+    it, and it holds no sentence break), so reasoning that mentions 'the answer is' survives.
     """
     body = text.rstrip()
     matches = list(_FINAL_LINE.finditer(body))
@@ -64,12 +65,15 @@ class CurationReport:
     per_perspective: dict[str, int] = field(default_factory=dict)
 
 
-def flag_judge(rationale: Rationale, question: Question) -> bool:
-    """Trust the record's `correct` flag, else compare `rationale_answer` to the gold."""
+def flag_or_rule_judge(rationale: Rationale, question: Question) -> bool:
+    """Trust a record's `correct` flag; judge records without one by their stated answer.
+
+    The flag matters for program rationales (Faithful-CoT, PoT), whose answers came from
+    executing the code and cannot be read off the text.
+    """
     if rationale.correct is not None:
         return rationale.correct
-    got = (rationale.rationale_answer or "").strip().lower()
-    return bool(got) and got == question.answer.strip().lower()
+    return rule_judge(rationale, question)
 
 
 def _pick(candidates: list[Rationale], cfg: DataConfig, rng: random.Random) -> Rationale:
@@ -104,7 +108,7 @@ def curate(
     perspectives: list[str],
     cfg: DataConfig,
     seed: int,
-    judge: Judge = flag_judge,
+    judge: Judge = flag_or_rule_judge,
 ) -> tuple[list[Example], CurationReport]:
     """Build training examples; the same inputs and seed always give the same output."""
     rng = random.Random(seed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 
@@ -17,14 +17,9 @@ from mind.answers import AnswerType, answers_match, detect_answer_type, extract_
 from mind.config import BenchmarkConfig, EvalConfig
 from mind.data import Question, read_questions
 from mind.prompting import prompt_text
+from mind.reporting import Reporter
 
 BENCHMARK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-
-
-class Reporter(Protocol):
-    def progress(self, stage: str, fraction: float) -> None: ...
-
-    def event(self, kind: str, message: str, **data: Any) -> None: ...
 
 
 def check_benchmark_name(name: str) -> str:
@@ -134,7 +129,10 @@ def evaluate(
     out_dir: str | Path,
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
-    """Evaluate every configured benchmark; write and return the `eval.json` content."""
+    """Evaluate every configured benchmark; write and return the `eval.json` content.
+
+    Only the reporter's `progress` and `event` are used.
+    """
     names = [check_benchmark_name(b.name) for b in eval_cfg.benchmarks]
     if len(set(names)) != len(names):
         raise ValueError(f"benchmark names must be unique, got {names}")
@@ -158,12 +156,18 @@ def evaluate(
         with (predictions_dir / f"{bench.name}.jsonl").open("w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
         results[bench.name] = {
-            "n": n, "accuracy": accuracy, "kind": bench.kind, "answer_type": kind
+            "n": n,
+            "accuracy": accuracy,
+            "kind": bench.kind,
+            "answer_type": kind,
         }
         if reporter is not None:
             reporter.event(
-                "eval", f"{bench.name}: accuracy {accuracy:.4f} on {n}",
-                benchmark=bench.name, n=n, accuracy=accuracy,
+                "eval",
+                f"{bench.name}: accuracy {accuracy:.4f} on {n}",
+                benchmark=bench.name,
+                n=n,
+                accuracy=accuracy,
             )
     summary = {"benchmarks": results, **_kind_means(results, "accuracy")}
     (Path(out_dir) / "eval.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")

@@ -7,6 +7,8 @@ contribute, and a row with nothing to compare contributes zero rather than NaN.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -46,10 +48,14 @@ def meta_loss(scores: torch.Tensor, student_ce: torch.Tensor, mask: torch.Tensor
 
 def jsd(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     """Jensen-Shannon divergence between distributions given as log-probs [..., V] -> [...]."""
-    log_m = torch.logaddexp(log_p, log_q) - torch.log(torch.tensor(2.0, device=log_p.device))
-    kl_pm = (log_p.exp() * (log_p - log_m)).sum(-1)
-    kl_qm = (log_q.exp() * (log_q - log_m)).sum(-1)
-    return 0.5 * (kl_pm + kl_qm)
+    log_m = torch.logaddexp(log_p, log_q) - math.log(2.0)
+    return 0.5 * (_kl(log_p, log_m) + _kl(log_q, log_m))
+
+
+def _kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+    """KL(p || q) over the last dim; 0 * log 0 counts as 0."""
+    p = log_p.exp()
+    return torch.where(p > 0, p * (log_p - log_q), torch.zeros_like(p)).sum(-1)
 
 
 def consistency_loss(

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from mind.perspectives import builtin_order
 
 LOSSES = ("loss", "sft_loss", "cons_loss", "meta_loss")
+MEANS = {"ID mean": "id_mean", "OOD mean": "ood_mean"}  # bar label -> eval.json key
 CLUSTER_SYMBOLS = ("circle", "square", "diamond", "cross", "x", "triangle-up", "star", "hexagon")
 
 
@@ -99,28 +100,25 @@ def selected_set_size(metrics: list[dict[str, Any]]) -> go.Figure:
     )
 
 
-def _eval_values(eval_json: dict[str, Any], categories: list[str]) -> list[float | None]:
-    means = {"ID mean": eval_json.get("id_mean"), "OOD mean": eval_json.get("ood_mean")}
+def _accuracies(eval_json: dict[str, Any], categories: list[str]) -> list[float | None]:
     bench = eval_json.get("benchmarks", {})
-    return [bench[c]["accuracy"] if c in bench else means.get(c) for c in categories]
+    return [
+        bench[c]["accuracy"] if c in bench else eval_json.get(MEANS.get(c, "")) for c in categories
+    ]
 
 
 def eval_bars(eval_json: dict[str, Any], base_eval_json: dict[str, Any] | None = None) -> go.Figure:
     """Accuracy per benchmark (ID first, then OOD), then the ID and OOD means; run vs base."""
     bench = eval_json.get("benchmarks", {})
-    names = sorted(bench, key=lambda b: bench[b].get("kind") != "id")  # stable: keeps order
-    means = [
-        m
-        for m, key in (("ID mean", "id_mean"), ("OOD mean", "ood_mean"))
-        if eval_json.get(key) is not None
-    ]
-    categories = names + means
+    names = sorted(bench, key=lambda b: bench[b].get("kind") != "id")  # stable sort
+    categories = names + [m for m, key in MEANS.items() if eval_json.get(key) is not None]
+    runs = {"this run": eval_json}
+    if base_eval_json:
+        runs["base student"] = base_eval_json
     fig = go.Figure()
-    runs = [("this run", eval_json)] + (
-        [("base student", base_eval_json)] if base_eval_json else []
-    )
-    for label, data in runs:
-        values = _eval_values(data, categories)
+    for label, data in runs.items():
+        values = _accuracies(data, categories)
+        sizes = data.get("benchmarks", {})
         fig.add_trace(
             go.Bar(
                 x=categories,
@@ -128,10 +126,9 @@ def eval_bars(eval_json: dict[str, Any], base_eval_json: dict[str, Any] | None =
                 name=label,
                 text=[None if v is None else f"{v:.1%}" for v in values],
                 textposition="outside",
-                customdata=[data.get("benchmarks", {}).get(c, {}).get("n", "") for c in categories],
-                hovertemplate="%{x}<br>accuracy %{y:.1%}<br>n %{customdata}<extra>"
-                + label
-                + "</extra>",
+                customdata=[sizes.get(c, {}).get("n", "") for c in categories],
+                hovertemplate="%{x}<br>accuracy %{y:.1%}<br>n %{customdata}"
+                f"<extra>{label}</extra>",
             )
         )
     fig.update_layout(barmode="group")

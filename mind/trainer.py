@@ -202,16 +202,17 @@ class Trainer:
         return self.ema.expand_as(ce)
 
     def _micro_step(self, batch: Batch, joint: bool) -> MicroResult:
+        # In warm-up the student only provides losses (no graph); MetaNet always learns.
         with torch.set_grad_enabled(joint):
             out = student_forward(self.model, batch, with_answers=self.spec.consistency)
-            q, p = batch.slot_mask.shape
-            ce = torch.zeros(q, p, device=out.ce.device).index_put((batch.row, batch.slot), out.ce)
-            weights, meta = self._weights(batch, ce, joint)
-            sft = (weights.alpha * ce).sum(-1)
-            cons = None
-            if self.spec.consistency:
-                cons = self._consistency(batch, out.answer_logprobs, weights.alpha)
-            loss = (sft + self.config.mind.lambda_cons * cons if cons is not None else sft).mean()
+        q, p = batch.slot_mask.shape
+        ce = torch.zeros(q, p, device=out.ce.device).index_put((batch.row, batch.slot), out.ce)
+        weights, meta = self._weights(batch, ce, joint)
+        sft = (weights.alpha * ce).sum(-1)
+        cons = None
+        if self.spec.consistency:
+            cons = self._consistency(batch, out.answer_logprobs, weights.alpha)
+        loss = (sft + self.config.mind.lambda_cons * cons if cons is not None else sft).mean()
         if joint:
             (loss / self.config.train.grad_accum).backward()
         if meta is not None:

@@ -29,14 +29,6 @@ def _perspective_ids(config: RunConfig, rationales: list[Rationale]) -> list[str
     return ids
 
 
-def _judge():
-    try:
-        from mind.judge import rule_judge
-    except ImportError:  # pragma: no cover - the judge module ships with the package
-        from mind.curation import flag_judge as rule_judge
-    return rule_judge
-
-
 def load_training_data(config: RunConfig, rationales_path: str | None = None) -> TrainingData:
     """Read, judge and curate the run's data; per-method reduction included."""
     path = rationales_path or config.data.rationales
@@ -54,7 +46,7 @@ def load_training_data(config: RunConfig, rationales_path: str | None = None) ->
     data_cfg = config.data
     if config.method == "specialist":
         data_cfg = data_cfg.model_copy(update={"min_perspectives": 1})
-    examples, report = curate(questions, rationales, ids, data_cfg, config.seed, _judge())
+    examples, report = curate(questions, rationales, ids, data_cfg, config.seed)
     if config.method in ("sft", "sbs"):
         examples = [single_rationale(e, config.train.sft_perspective) for e in examples]
     if not examples:

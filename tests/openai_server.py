@@ -13,12 +13,30 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 Messages = list[dict[str, str]]
 Responder = Callable[[Messages, dict[str, Any]], str]
 
 MAX_TOKENS_LIMIT = 4096  # like a real server's context limit: more is a 400
+
+
+def lively_copy(model_path: str, out_dir: Path, std: float = 0.3) -> str:
+    """A copy of a tiny random model with larger weights, so that its greedy output depends
+    on the prompt (the default init answers every prompt with newlines)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(model_path)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.dim() > 1:
+                param.copy_(torch.randn(param.shape, generator=generator) * std)
+    model.save_pretrained(out_dir)
+    AutoTokenizer.from_pretrained(model_path).save_pretrained(out_dir)
+    return str(out_dir)
 
 
 def model_responder(model_path: str) -> Responder:

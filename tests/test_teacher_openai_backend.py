@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from openai_server import ChatServer, model_responder
+from openai_server import ChatServer, lively_copy, model_responder
 
 from mind.config import TeacherConfig
 from mind.teacher.backend import Request, Sampling
@@ -17,8 +17,8 @@ GREEDY = Sampling(temperature=0.0, max_tokens=8, seed=0)
 
 
 @pytest.fixture(scope="module")
-def tiny_responder(tiny_student: str):
-    return model_responder(tiny_student)
+def tiny_responder(tiny_student: str, tmp_path_factory: pytest.TempPathFactory):
+    return model_responder(lively_copy(tiny_student, tmp_path_factory.mktemp("tiny-teacher")))
 
 
 def requests(n: int) -> list[Request]:
@@ -45,7 +45,7 @@ class TestGenerate:
         with ChatServer(tiny_responder) as server:
             results = list(backend(server).generate(requests(3)))
         assert sorted(r.key for r in results) == ["k0", "k1", "k2"]
-        assert all(r.elapsed_s > 0 for r in results)
+        assert all(r.elapsed_s > 0 and r.text.strip() for r in results)
         body = server.requests[0]
         assert body["model"] == "tiny"
         assert body["temperature"] == 0.0 and body["max_tokens"] == 8

@@ -60,9 +60,7 @@ class HFBackend:
                 **options,
             )
         new_tokens = out[:, inputs["input_ids"].shape[1] :]  # (B, T_new)
-        return [
-            t.strip() for t in self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-        ]
+        return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
 
 
 @contextmanager

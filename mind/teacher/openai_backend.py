@@ -11,7 +11,7 @@ import asyncio
 import email.utils
 import os
 import time
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -78,7 +78,7 @@ class _RetryAfterOrBackoff:
         return self.backoff(state)
 
 
-def _drain(stream: AsyncIterator[T]) -> Generator[T, None, None]:
+def _drain(stream: AsyncGenerator[T, None]) -> Generator[T, None, None]:
     """Iterate an async generator from synchronous code, on a private event loop."""
     loop = asyncio.new_event_loop()
     try:
@@ -88,7 +88,7 @@ def _drain(stream: AsyncIterator[T]) -> Generator[T, None, None]:
             except StopAsyncIteration:
                 return
     finally:
-        loop.run_until_complete(stream.aclose())  # type: ignore[attr-defined]
+        loop.run_until_complete(stream.aclose())
         loop.close()
 
 
@@ -103,7 +103,7 @@ class OpenAIBackend:
     def generate(self, requests: Sequence[Request]) -> Generator[Result, None, None]:
         return _drain(self._stream(requests))
 
-    async def _stream(self, requests: Sequence[Request]) -> AsyncIterator[Result]:
+    async def _stream(self, requests: Sequence[Request]) -> AsyncGenerator[Result, None]:
         """Yield results in completion order; the first failure cancels the rest.
 
         Tasks push into a FIFO queue, so every result that arrived before a failure is

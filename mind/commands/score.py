@@ -1,0 +1,58 @@
+"""`mind score`: accuracy of saved outputs (JSONL of {"id", "output"}) on a benchmark file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mind.data import DataError, Question, iter_jsonl, read_questions
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="score saved model outputs", description=__doc__)
+    p.add_argument("--benchmark", required=True, help="benchmark JSONL (datasets schema)")
+    p.add_argument("--predictions", required=True, help='JSONL of {"id": ..., "output": ...}')
+    p.set_defaults(func=run)
+
+
+def read_predictions(
+    path: str, questions: dict[str, Question], benchmark: str
+) -> list[tuple[Question, str]]:
+    """(question, output) pairs; an id absent from the benchmark or repeated is an error."""
+    pairs, seen = [], set()
+    for line, obj in iter_jsonl(path):
+        qid, output = obj.get("id"), obj.get("output")
+        if not isinstance(qid, str) or qid not in questions:
+            raise DataError(path, line, "id", f"unknown id {qid!r} (not in {benchmark})")
+        if qid in seen:
+            raise DataError(path, line, "id", f"duplicate id {qid!r}")
+        if not isinstance(output, str):
+            raise DataError(path, line, "output", "missing or not a string")
+        seen.add(qid)
+        pairs.append((questions[qid], output))
+    return pairs
+
+
+def run(args: argparse.Namespace) -> int:
+    from mind.answers import detect_answer_type
+    from mind.evaluate import score
+
+    try:
+        questions = read_questions(args.benchmark)
+        by_id = {q.id: q for q in questions}
+        pairs = read_predictions(args.predictions, by_id, args.benchmark)
+        if not pairs:
+            raise DataError(args.predictions, 0, None, "no predictions")
+        n, accuracy, _ = score(
+            [q for q, _ in pairs], [o for _, o in pairs], detect_answer_type(questions)
+        )
+    except (DataError, ValueError) as exc:
+        print(f"mind score: error: {exc}", file=sys.stderr)
+        return 2
+    if n < len(questions):
+        print(
+            f"mind score: {len(questions) - n} benchmark questions have no output", file=sys.stderr
+        )
+    print(json.dumps({"n": n, "accuracy": accuracy}))
+    return 0
