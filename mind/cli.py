@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 
-COMMANDS = ["train", "generate", "eval", "score", "analyze"]
+COMMANDS = ["train", "generate", "eval", "score", "analyze", "run"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,8 @@ class TrainingData:
     report: CurationReport
 
 
-def _perspective_ids(config: RunConfig, rationales: list[Rationale]) -> list[str]:
+def perspective_ids(config: RunConfig, rationales: list[Rationale]) -> list[str]:
+    """The run's perspectives: as configured, else every one found in the rationales."""
     seen = {r.perspective for r in rationales}
     ids = config.perspectives or sorted(seen, key=persp.builtin_order)
     custom = [persp.Perspective(c.id, c.name, c.instruction) for c in config.custom_perspectives]
@@ -40,7 +41,7 @@ def load_training_data(config: RunConfig, rationales_path: str | None = None) ->
         if config.data.questions
         else questions_from_rationales(rationales)
     )
-    ids = _perspective_ids(config, rationales)
+    ids = perspective_ids(config, rationales)
     if config.method == "specialist":
         ids = [config.train.specialist_perspective or ""]
     data_cfg = config.data

@@ -1,0 +1,109 @@
+"""`mind run` end to end on a tiny student: every stage's files, resumability, the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from mind.cli import main
+
+BENCH = [
+    {"name": "svamp", "path": "datasets/svamp/test.jsonl", "kind": "id", "max_questions": 3},
+    {
+        "name": "strategyqa",
+        "path": "datasets/strategyqa/dev.jsonl",
+        "kind": "ood",
+        "max_questions": 3,
+    },
+]
+
+
+def write_config(tmp_path: Path, student: str, shared: Path, **train) -> Path:
+    config = {
+        "student": student,
+        "method": "mind",
+        "perspectives": ["formal_symbolic", "decomposition", "other:standard_cot"],
+        "data": {
+            "questions": str(shared / "datasets/svamp/test.jsonl"),
+            "rationales": str(shared / "teacher_rationales/svamp_test.jsonl"),
+            "max_questions": 4,
+        },
+        "train": {"max_steps": 3, "questions_per_batch": 2, "max_seq_len": 192, **train},
+        "mind": {"metanet_dim": 32},
+        "eval": {
+            "benchmarks": [b | {"path": str(shared / b["path"])} for b in BENCH],
+            "max_new_tokens": 8,
+        },
+        "analysis": {"probe_questions": 4},
+    }
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+class TestMindRun:
+    def test_all_stages_write_their_outputs(self, tiny_student, shared, tmp_path):
+        out = tmp_path / "run"
+        assert (
+            main(
+                [
+                    "run",
+                    "--config",
+                    str(write_config(tmp_path, tiny_student, shared)),
+                    "--output",
+                    str(out),
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
+        for name in [
+            "config.json",
+            "metrics.jsonl",
+            "summary.json",
+            "eval.json",
+            "eval_base.json",
+            "latent.json",
+            "latent.html",
+            "report.html",
+            "base/latent.json",
+        ]:
+            assert (out / name).exists(), name
+        result = json.loads((out / "eval.json").read_text())
+        assert set(result["benchmarks"]) == {"svamp", "strategyqa"}
+        assert result["benchmarks"]["svamp"]["n"] == 3
+        preds = (out / "predictions/svamp.jsonl").read_text().splitlines()
+        assert len(preds) == 3 and {"id", "output", "correct"} <= set(json.loads(preds[0]))
+        latent = json.loads((out / "latent.json").read_text())
+        assert latent["n_points"] == len(latent["points"]) > 4
+        report = (out / "report.html").read_text()
+        assert "Perspective weights" in report and "Latent map" in report
+        assert "<script src=" not in report, "the report must not load anything from outside"
+        state = json.loads((out / "pipeline.json").read_text())
+        assert list(state) == ["generating", "training", "evaluating", "analyzing"]
+
+    def test_stopped_run_resumes_where_it_stopped(self, tiny_student, shared, tmp_path):
+        """A STOP file halts training at a checkpoint; running again finishes the rest."""
+        out = tmp_path / "run"
+        out.mkdir()
+        (out / "STOP").touch()
+        config = write_config(tmp_path, tiny_student, shared)
+        args = ["run", "--config", str(config), "--output", str(out), "--no-progress"]
+        assert main(args) == 0
+        assert json.loads((out / "summary.json").read_text())["status"] == "stopped"
+        assert not (out / "eval.json").exists()
+        (out / "STOP").unlink()
+        assert main(args) == 0
+        rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+        assert [r["step"] for r in rows] == [1, 2, 3]
+        assert (out / "report.html").exists()
+
+    def test_refuses_a_directory_of_another_run(self, tiny_student, shared, tmp_path, capsys):
+        out = tmp_path / "run"
+        out.mkdir()
+        (out / "config.json").write_text(json.dumps({"method": "sft"}))
+        config = write_config(tmp_path, tiny_student, shared)
+        assert main(["run", "--config", str(config), "--output", str(out), "--no-progress"]) == 2
+        assert "different config" in capsys.readouterr().err
