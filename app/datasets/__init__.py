@@ -1,0 +1,1 @@
+"""Uploaded questions and rationales files, stored as validated JSONL."""

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from app.errors import Conflict, Invalid, NotFound, TooLarge
+
+
+class DatasetNotFound(NotFound):
+    def __init__(self, dataset_id: str, field: str | None = None):
+        super().__init__(f"no dataset {dataset_id!r}", field)
+
+
+class UploadTooLarge(TooLarge):
+    def __init__(self, limit: int):
+        super().__init__(f"the upload exceeds the limit of {limit} bytes", "file")
+
+
+class UnsupportedFormat(Invalid):
+    def __init__(self, filename: str):
+        super().__init__(
+            f"{filename!r}: unsupported format; upload .jsonl, .csv or .parquet", "file"
+        )
+
+
+class InvalidDataset(Invalid):
+    """The file did not validate; `details.report` lists each bad line and field."""
+
+    def __init__(self, report: dict):
+        first = report["errors"][0]
+        where = f"line {first['line']}" + (f", field {first['field']!r}" if first["field"] else "")
+        super().__init__(
+            f"{len(report['errors'])} error(s), first at {where}: {first['message']}",
+            first["field"] or "file",
+            {"report": report},
+        )
+
+
+class DatasetInUse(Conflict):
+    def __init__(self, dataset_id: str, runs: int):
+        super().__init__(f"dataset {dataset_id!r} is used by {runs} run(s); delete them first")

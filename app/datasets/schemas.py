@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Kind = Literal["questions", "rationales"]
+
+
+class DatasetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    kind: Kind
+    source_format: str
+    filename: str
+    size_bytes: int
+    row_count: int
+    content_hash: str
+    answer_type: str | None
+    report: dict[str, Any]
+    owner_id: str
+    created_at: datetime
+
+
+class DatasetDetail(DatasetOut):
+    preview: list[dict[str, Any]]
+
+
+class DatasetPage(BaseModel):
+    items: list[DatasetOut]
+    total: int

@@ -1,0 +1,53 @@
+"""The FastAPI application: `create_app()` wires settings, database, queue and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.orm import sessionmaker
+
+from app.datasets.router import router as datasets
+from app.db import make_engine, make_sessionmaker
+from app.errors import install_error_handlers
+from app.models.router import router as models
+from app.perspectives.router import router as perspectives
+from app.queue import make_celery
+from app.results.router import router as results
+from app.runs.router import router as runs
+from app.settings import Settings
+from app.users.router import router as users
+
+API = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, factory: sessionmaker | None = None) -> FastAPI:
+    """The app; settings come from the environment unless given (tests pass their own,
+    and may pass a session factory bound to a connection they roll back)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = app.state
+        state.settings = settings or Settings()
+        state.settings.storage.mkdir(parents=True, exist_ok=True)
+        engine = None
+        if factory is None:
+            engine = make_engine(state.settings.database_url)
+        state.sessionmaker = factory or make_sessionmaker(engine)
+        state.celery = make_celery(state.settings)
+        yield
+        state.celery.close()
+        if engine is not None:
+            engine.dispose()
+
+    app = FastAPI(title="MIND Studio", version="1", lifespan=lifespan)
+    install_error_handlers(app)
+    for router in (users, datasets, runs, results, perspectives, models):
+        app.include_router(router, prefix=API)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,1 @@
+"""Student models a run can start from without network access."""

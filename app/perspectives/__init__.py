@@ -1,0 +1,1 @@
+"""The built-in reasoning perspectives a run can ask for."""

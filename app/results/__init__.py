@@ -1,0 +1,1 @@
+"""What a run produced: metric and weight series, evaluations, latent maps, files."""

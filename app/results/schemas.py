@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Series(BaseModel):
+    steps: list[int]
+    values: list[float]
+
+
+class WeightSeries(BaseModel):
+    steps: list[int]
+    score: list[float | None]
+    weight: list[float | None]
+    selected: list[float | None]
+    present: list[float | None]
+
+
+class EvaluationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    model: str
+    benchmark: str
+    kind: str
+    answer_type: str | None
+    n: int
+    accuracy: float
+    gain: float | None
+
+
+class LatentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    model: str
+    n_points: int
+    n_clusters: int
+    purity: float
+    nmi: float
+    points: list[dict[str, Any]]
+
+
+class CheckpointOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    step: int
+    path: str
+    created_at: datetime
+
+
+class ArtifactOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    is_dir: bool
+    size_bytes: int
+    sha256: str
+    created_at: datetime

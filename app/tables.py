@@ -1,0 +1,30 @@
+"""Every table, imported in one place so `Base.metadata` is complete (Alembic, tests)."""
+
+from app.datasets.models import Dataset
+from app.db import Base
+from app.results.models import (
+    Artifact,
+    Checkpoint,
+    EvaluationResult,
+    LatentAnalysis,
+    MetricPoint,
+    PerspectiveWeight,
+)
+from app.runs.models import Run, RunDataset, RunEvent
+from app.users.models import ApiToken, User
+
+__all__ = [
+    "ApiToken",
+    "Artifact",
+    "Base",
+    "Checkpoint",
+    "Dataset",
+    "EvaluationResult",
+    "LatentAnalysis",
+    "MetricPoint",
+    "PerspectiveWeight",
+    "Run",
+    "RunDataset",
+    "RunEvent",
+    "User",
+]

@@ -1,0 +1,91 @@
+"""Builders and helpers for the service tests: users, data files, configs, workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.settings import Settings
+from app.users import service as users
+from app.users.models import User
+
+REDIS = os.environ.get("MIND_TEST_REDIS", "redis://127.0.0.1:6379/0")
+SVAMP_IDS = [f"chal-{i}" for i in range(1, 7)]
+PERSPECTIVES = ["formal_symbolic", "decomposition", "other:standard_cot"]
+
+
+def make_user(session: Session, admin: bool = False) -> tuple[User, dict[str, str]]:
+    """A user and the Authorization header of a fresh token of theirs."""
+    user = users.create_user(session, f"{uuid.uuid4().hex[:8]}@team.test", "password1", admin)
+    _, token = users.create_token(session, user)
+    session.commit()
+    return user, {"Authorization": f"Bearer {token}"}
+
+
+def svamp_files(shared: Path, folder: Path) -> tuple[Path, Path]:
+    """Small questions and rationales files cut from the shared SVAMP data."""
+    folder.mkdir(parents=True, exist_ok=True)
+    questions, rationales = folder / "questions.jsonl", folder / "rationales.jsonl"
+    lines = (shared / "datasets/svamp/test.jsonl").read_text().split("\n")[:20]
+    questions.write_text("\n".join(lines) + "\n")
+    keep = [
+        line
+        for line in (shared / "teacher_rationales/svamp_test.jsonl").read_text().split("\n")
+        if line.strip() and json.loads(line)["id"] in SVAMP_IDS
+    ]
+    rationales.write_text("\n".join(keep) + "\n")
+    return questions, rationales
+
+
+def upload(client: TestClient, headers: dict, path: Path, kind: str) -> str:
+    with path.open("rb") as handle:
+        response = client.post(
+            "/api/v1/datasets", headers=headers, data={"kind": kind}, files={"file": handle}
+        )
+    assert response.status_code in (200, 201), response.text
+    return response.json()["id"]
+
+
+def run_config(student: str, questions: str, rationales: str, **train: int) -> dict:
+    """A run that finishes in seconds on CPU with the tiny student."""
+    return {
+        "student": student,
+        "method": "mind",
+        "perspectives": PERSPECTIVES,
+        "data": {"questions": questions, "rationales": rationales, "max_questions": 4},
+        "train": {"max_steps": 3, "questions_per_batch": 2, "max_seq_len": 192, **train},
+        "mind": {"metanet_dim": 32},
+        "eval": {
+            "benchmarks": [{"name": "svamp", "dataset": questions, "max_questions": 2}],
+            "max_new_tokens": 8,
+        },
+        "analysis": {"probe_questions": 3, "pca_components": 4},
+    }
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
+    """A real `mind-studio worker` process with these settings."""
+    env = os.environ | settings.child_env() | {"HF_HUB_OFFLINE": "1"}
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"], env=env, stdout=out, stderr=out
+        )

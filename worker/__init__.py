@@ -1,0 +1,1 @@
+"""Celery worker: executes runs in supervised child processes, reconciles lost runs."""

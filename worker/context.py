@@ -1,0 +1,26 @@
+"""What a worker process holds: its settings, database and the Celery app to re-queue on.
+
+Built once when the worker starts (`mind-studio worker`), never at import, and hung on
+the Celery app as `app.studio`, where bound tasks find it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from celery import Celery
+from sqlalchemy.orm import sessionmaker
+
+from app.db import make_engine, make_sessionmaker
+from app.settings import Settings
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    sessionmaker: sessionmaker
+    celery: Celery
+
+    @classmethod
+    def build(cls, settings: Settings, celery: Celery) -> WorkerContext:
+        return cls(settings, make_sessionmaker(make_engine(settings.database_url)), celery)

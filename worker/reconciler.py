@@ -1,0 +1,78 @@
+"""Close runs whose worker is gone, so no run is ever stuck in `running`.
+
+A run is lost when its supervisor has not touched `heartbeat_at` for `lost_after_s`.
+A lost run is re-queued to resume from its last checkpoint while it has attempts left,
+otherwise failed with the reason; a lost `cancelling` run is simply cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.queue import unit_of_work
+from app.runs import service as runs
+from app.runs.models import Run
+from app.settings import Settings
+from worker.context import WorkerContext
+
+log = logging.getLogger(__name__)
+
+
+def reconcile(session: Session, settings: Settings) -> dict[str, str]:
+    """{run id: new status} for every lost run; the caller commits (then tasks go out)."""
+    stale = utcnow() - timedelta(seconds=settings.lost_after_s)
+    query = (
+        select(Run)
+        .where(
+            Run.status.in_(("running", "cancelling")),
+            or_(Run.heartbeat_at.is_(None), Run.heartbeat_at < stale),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    changed = {}
+    for run in session.scalars(query):
+        reason = f"worker {run.worker} lost: no heartbeat for {settings.lost_after_s:g}s"
+        runs.add_event(session, run, "warning", reason)
+        if run.status == "cancelling":
+            run.status, run.finished_at = "cancelled", utcnow()
+        elif run.attempt < settings.max_attempts and runs.has_checkpoint(settings, run):
+            run.attempt, run.resume, run.pid = run.attempt + 1, True, None
+            runs.queue_run(session, run)
+        else:
+            run.status, run.finished_at, run.pid = "failed", utcnow(), None
+            run.error = reason + (
+                "" if runs.has_checkpoint(settings, run) else " (no checkpoint to resume from)"
+            )
+        changed[run.id] = run.status
+    return changed
+
+
+def reconcile_once(ctx: WorkerContext) -> dict[str, str]:
+    with unit_of_work(ctx.sessionmaker, ctx.celery) as session:
+        changed = reconcile(session, ctx.settings)
+    if changed:
+        log.warning("reconciled lost runs: %s", changed)
+    return changed
+
+
+def start_periodic(ctx: WorkerContext) -> threading.Event:
+    """Reconcile now and then every `reconcile_every_s` in a daemon thread; set to stop."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while True:
+            try:
+                reconcile_once(ctx)
+            except Exception:  # a database hiccup must not end the loop
+                log.exception("reconcile failed")
+            if stop.wait(ctx.settings.reconcile_every_s):
+                return
+
+    threading.Thread(target=loop, name="reconciler", daemon=True).start()
+    return stop

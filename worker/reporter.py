@@ -1,0 +1,87 @@
+"""`DbReporter`: the pipeline's Reporter, writing straight into the studio database.
+
+Each call is its own short transaction, so the web app sees progress as it happens and a
+killed run loses at most the call in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.results import service as results
+from app.runs.models import Run, RunEvent
+
+PROGRESS_EVERY_S = 1.0
+STOP_POLL_S = 1.0
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(data, default=str))
+
+
+class DbReporter:
+    def __init__(self, factory: sessionmaker, storage: Path, run: Run, base_dir: Path):
+        self.factory, self.storage, self.run_id = factory, storage, run.id
+        self.run_dir = storage / run.directory
+        self.base_dir = base_dir
+        self._progress_at = 0.0
+        self._stage: str | None = None
+        self._stop_at, self._stop = 0.0, False
+
+    def _rel(self, path: Path) -> str:
+        return str(Path(path).resolve().relative_to(self.storage.resolve()))
+
+    def _event(self, session: Session, kind: str, message: str, **data: Any) -> None:
+        session.add(RunEvent(run_id=self.run_id, kind=kind, message=message, data=_jsonable(data)))
+
+    def event(self, kind: str, message: str, **data: Any) -> None:
+        with self.factory.begin() as session:
+            self._event(session, kind, message, **data)
+            if kind == "checkpoint":
+                path = self.storage / self._rel(Path(data["path"]))
+                results.record_checkpoint(session, self.storage, self.run_id, data["step"], path)
+
+    def progress(self, stage: str, fraction: float) -> None:
+        now = time.monotonic()
+        if stage == self._stage and fraction < 1 and now - self._progress_at < PROGRESS_EVERY_S:
+            return
+        self._stage, self._progress_at = stage, now
+        with self.factory.begin() as session:
+            run = session.get(Run, self.run_id)
+            if run is not None:
+                run.stage, run.progress = stage, float(fraction)
+
+    def log_step(self, record: dict[str, Any]) -> None:
+        with self.factory.begin() as session:
+            results.record_step(session, self.run_id, record)
+
+    def artifact(self, name: str, path: Path) -> None:
+        with self.factory.begin() as session:
+            path = self.storage / self._rel(path)
+            results.record_artifact(session, self.storage, self.run_id, name, path)
+            self._event(session, "artifact", f"wrote {name}", name=name)
+
+    def result(self, kind: str, data: dict[str, Any]) -> None:
+        with self.factory.begin() as session:
+            if kind == "evaluation":
+                results.record_evaluation(
+                    session, self.run_id, self._rel(self.run_dir), self._rel(self.base_dir), data
+                )
+            elif kind == "latent":
+                results.record_latent(session, self.run_id, data)
+            self._event(session, "result", f"{kind} result", result=kind)
+
+    def should_stop(self) -> bool:
+        """True once the run is `cancelling`; read at most once a second."""
+        now = time.monotonic()
+        if not self._stop and now - self._stop_at >= STOP_POLL_S:
+            self._stop_at = now
+            with self.factory() as session:
+                run = session.get(Run, self.run_id)
+                self._stop = run is None or run.status == "cancelling"
+        return self._stop

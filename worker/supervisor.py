@@ -1,0 +1,127 @@
+"""One attempt of one run: claim the row, run the pipeline in a child process, settle it.
+
+The child is a fresh interpreter (`python -m worker.child`) in its own process group: CUDA
+state is never forked, and a cancel that outlives its grace period kills the whole group.
+Only this module moves a run out of `running`/`cancelling`, and only for its own attempt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.db import as_utc, utcnow
+from app.runs import service as runs
+from app.runs.models import Run
+from worker.context import WorkerContext
+
+POLL_S = 0.5
+
+
+def _mine(session: Session, run_id: str, attempt: int) -> Run | None:
+    """The run, locked, if it still belongs to this attempt."""
+    run = session.get(Run, run_id, with_for_update=True)
+    return run if run is not None and run.attempt == attempt else None
+
+
+def claim(ctx: WorkerContext, run_id: str, attempt: int) -> bool:
+    with ctx.sessionmaker.begin() as session:
+        run = _mine(session, run_id, attempt)
+        if run is None or run.status != "queued":
+            return False
+        run.status, run.heartbeat_at = "running", utcnow()
+        run.started_at = run.started_at or run.heartbeat_at
+        run.worker = f"{socket.gethostname()}:{os.getpid()}"
+        runs.add_event(session, run, "status", f"running on {run.worker}", attempt=attempt)
+    return True
+
+
+def spawn(ctx: WorkerContext, run_id: str) -> subprocess.Popen:
+    run_dir = ctx.settings.storage / "runs" / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with (run_dir / "child.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "worker.child", run_id, str(os.getpid())],
+            env=os.environ | ctx.settings.child_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _kill_group(child: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)
+
+
+def watch(ctx: WorkerContext, run_id: str, attempt: int, child: subprocess.Popen) -> None:
+    """Heartbeat while the child lives; enforce the cancel grace period; stop if superseded."""
+    grace, beat = ctx.settings.cancel_grace_s, min(ctx.settings.heartbeat_s, 1.0)
+    last_beat = 0.0
+    while child.poll() is None:
+        time.sleep(POLL_S)
+        if time.monotonic() - last_beat < beat:
+            continue
+        last_beat = time.monotonic()
+        with ctx.sessionmaker.begin() as session:
+            run = _mine(session, run_id, attempt)
+            if run is None or run.status not in ("running", "cancelling"):
+                _kill_group(child)
+                break
+            run.heartbeat_at = utcnow()
+            if run.status == "cancelling" and _older_than(run.cancel_requested_at, grace):
+                runs.add_event(session, run, "status", f"no clean stop in {grace:g}s: killed")
+                _kill_group(child)
+    child.wait()
+    _kill_group(child)  # anything the run left behind in its group
+
+
+def _older_than(moment: datetime | None, seconds: float) -> bool:
+    return moment is not None and (utcnow() - as_utc(moment)).total_seconds() > seconds
+
+
+def _exit_reason(code: int) -> str:
+    if code < 0:
+        return f"the run process was killed by signal {signal.Signals(-code).name}"
+    return f"the run process exited with code {code}"
+
+
+def settle(ctx: WorkerContext, run_id: str, attempt: int, code: int) -> str | None:
+    """The final status, decided only once the child has exited."""
+    with ctx.sessionmaker.begin() as session:
+        run = _mine(session, run_id, attempt)
+        if run is None or run.status not in ("running", "cancelling"):
+            return None
+        completed = code == 0 and (run.summary or {}).get("status") == "completed"
+        if run.status == "cancelling":
+            run.status = "cancelled"
+        elif completed:
+            run.status, run.progress, run.stage = "succeeded", 1.0, None
+        else:
+            run.status = "failed"
+            run.error = run.error or (
+                "the run stopped before its end" if code == 0 else _exit_reason(code)
+            )
+        run.finished_at, run.pid = utcnow(), None
+        runs.add_event(session, run, "status", run.status, error=run.error)
+        return run.status
+
+
+def execute(ctx: WorkerContext, run_id: str, attempt: int) -> str:
+    if not claim(ctx, run_id, attempt):
+        return "skipped"
+    child = spawn(ctx, run_id)
+    with ctx.sessionmaker.begin() as session:
+        run = _mine(session, run_id, attempt)
+        if run is not None:
+            run.pid = child.pid
+    watch(ctx, run_id, attempt, child)
+    return settle(ctx, run_id, attempt, child.returncode) or "superseded"
