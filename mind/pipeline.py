@@ -14,7 +14,7 @@ from typing import Any
 
 from mind import checkpoint
 from mind.commands.train import train_run
-from mind.config import ConfigError, DataConfig, RunConfig, TrainConfig, dump_config
+from mind.config import ConfigError, RunConfig, TrainConfig, dump_config
 from mind.curation import Example, curate
 from mind.data import questions_from_rationales, read_questions, read_rationales
 from mind.reporting import Reporter
@@ -62,8 +62,12 @@ def probe_examples(config: RunConfig, rationales: Path) -> list[Example]:
     )
     from mind.training_data import perspective_ids
 
-    cfg = DataConfig(
-        downsample_easy=False, min_perspectives=1, max_questions=config.analysis.probe_questions
+    cfg = config.data.model_copy(
+        update={
+            "downsample_easy": False,
+            "min_perspectives": 1,
+            "max_questions": config.analysis.probe_questions,
+        }
     )
     examples, _ = curate(questions, records, perspective_ids(config, records), cfg, config.seed)
     return examples

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import yaml
+from openai_server import ChatServer, lively_copy, model_responder
 
 from mind.cli import main
 
@@ -107,3 +108,26 @@ class TestMindRun:
         config = write_config(tmp_path, tiny_student, shared)
         assert main(["run", "--config", str(config), "--output", str(out), "--no-progress"]) == 2
         assert "different config" in capsys.readouterr().err
+
+    def test_teacher_writes_the_rationales_it_trains_on(self, tiny_student, shared, tmp_path):
+        """With a teacher section, the run asks an OpenAI-compatible server (a real local
+        one serving a small model), then trains on what it wrote."""
+        path = write_config(tmp_path, tiny_student, shared)
+        raw = yaml.safe_load(path.read_text())
+        del raw["data"]["rationales"]
+        raw["data"] |= {"max_questions": 2, "only_correct": False, "downsample_easy": False}
+        teacher = lively_copy(tiny_student, tmp_path / "teacher")
+        out = tmp_path / "run"
+        with ChatServer(model_responder(teacher)) as server:
+            raw["teacher"] = {
+                "model": "tiny-teacher",
+                "base_url": server.base_url,
+                "max_tokens": 12,
+            }
+            path.write_text(yaml.safe_dump(raw))
+            assert main(["run", "--config", str(path), "--output", str(out), "--no-progress"]) == 0
+        assert len(server.requests) == 2 * 3
+        generated = (out / "rationales.jsonl").read_text().splitlines()
+        assert len(generated) == 6
+        assert json.loads((out / "summary.json").read_text())["status"] == "completed"
+        assert (out / "report.html").exists()
