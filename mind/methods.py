@@ -29,29 +29,29 @@ class Weights:
 class MethodSpec:
     uses_metanet: bool
     consistency: bool
-    single_slot: bool  # trains on one rationale per question
 
 
+# Which rationales each method sees is decided by the data (training_data.py) and the slots
+# (slot_names); this table holds what differs in the step itself.
 METHODS: dict[str, MethodSpec] = {
-    "sft": MethodSpec(uses_metanet=False, consistency=False, single_slot=True),
-    "sbs": MethodSpec(uses_metanet=False, consistency=False, single_slot=False),
-    "uniform": MethodSpec(uses_metanet=False, consistency=False, single_slot=False),
-    "mcc": MethodSpec(uses_metanet=False, consistency=True, single_slot=False),
-    "mind": MethodSpec(uses_metanet=True, consistency=True, single_slot=False),
-    "specialist": MethodSpec(uses_metanet=False, consistency=False, single_slot=True),
+    "sft": MethodSpec(uses_metanet=False, consistency=False),
+    "sbs": MethodSpec(uses_metanet=False, consistency=False),
+    "uniform": MethodSpec(uses_metanet=False, consistency=False),
+    "mcc": MethodSpec(uses_metanet=False, consistency=True),
+    "mind": MethodSpec(uses_metanet=True, consistency=True),
+    "specialist": MethodSpec(uses_metanet=False, consistency=False),
 }
 
 
 def spec_for(config: RunConfig) -> MethodSpec:
-    spec = METHODS[config.method]
-    if config.method == "mind":
-        m = config.mind
-        return MethodSpec(
-            uses_metanet=not m.no_inertia,
-            consistency=not m.no_consistency and m.lambda_cons > 0,
-            single_slot=False,
-        )
-    return spec
+    """The method's row, with the ablation switches applied to `mind`."""
+    if config.method != "mind":
+        return METHODS[config.method]
+    m = config.mind
+    return MethodSpec(
+        uses_metanet=not m.no_inertia,
+        consistency=not m.no_consistency and m.lambda_cons > 0,
+    )
 
 
 def slot_names(config: RunConfig, perspectives: list[str]) -> list[str]:
@@ -74,10 +74,8 @@ def single_rationale(example: Example, preferred: str | None) -> Example:
 
 
 def fixed_weights(method: str, mask: torch.Tensor) -> Weights:
-    """Weights of the methods without MetaNet: 1 for single-slot, 0.5 for sbs, else 1/K."""
-    alpha = torch.full_like(mask, 0.5, dtype=torch.float) * mask if method == "sbs" else None
-    if alpha is None:
-        alpha = losses.uniform_weights(mask)
+    """Weights of the methods without MetaNet: 0.5 per task for sbs, else 1/K (1 for K=1)."""
+    alpha = 0.5 * mask.float() if method == "sbs" else losses.uniform_weights(mask)
     return Weights(scores=alpha, alpha=alpha, selected=mask.clone())
 
 
