@@ -8,9 +8,12 @@ because every result is read against it.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mind import checkpoint
 from mind.commands.train import train_run
@@ -21,6 +24,7 @@ from mind.reporting import Reporter
 
 STAGES = ("generating", "training", "evaluating", "analyzing")
 STATE_FILE = "pipeline.json"
+T = TypeVar("T")
 
 
 def _done(out_dir: Path) -> dict[str, Any]:
@@ -103,13 +107,106 @@ def _analyze(config: RunConfig, model_ref, examples: list[Example], out_dir: Pat
     return asdict(result)
 
 
-def _base_dir(config: RunConfig, out_dir: Path) -> Path:
-    """Where the base student's results go: the run itself for zero_shot, else base/."""
-    return out_dir if config.method == "zero_shot" else out_dir / "base"
+def _file_sha(path: str | None) -> str | None:
+    if path is None or not Path(path).is_file():
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _student_identity(student: str) -> list[Any]:
+    """A local student is identified by its path and when its weights were written."""
+    config = Path(student) / "config.json"
+    return [student, config.stat().st_mtime if config.exists() else None]
+
+
+def base_cache_key(config: RunConfig, what: str, payload: Any) -> str:
+    """Key of a base-student result: the same student, prompt and inputs give the same one."""
+    parts = [
+        what,
+        _student_identity(config.student),
+        config.train.instruction,
+        config.train.dtype,
+        payload,
+    ]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cached_base(
+    key: str, out_dir: Path, compute: Callable[[Path], T], load: Callable[[Path], T]
+) -> T:
+    """The base student's results do not depend on the run: compute them once per key."""
+    from mind.student import cache_dir
+
+    cached = cache_dir() / "base-results" / key
+    if cached.exists():
+        shutil.copytree(cached, out_dir, dirs_exist_ok=True)
+        return load(out_dir)
+    result = compute(out_dir)
+    tmp = cached.with_name(key + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(out_dir, tmp, ignore=shutil.ignore_patterns("base", "checkpoints"))
+    tmp.rename(cached)
+    return result
+
+
+def _base_eval(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[str, Any]:
+    benchmarks = [(b.model_dump(), _file_sha(b.path)) for b in config.eval.benchmarks]
+    payload = [benchmarks, config.eval.max_new_tokens]
+    return cached_base(
+        base_cache_key(config, "eval", payload),
+        out_dir,
+        lambda d: _evaluate(config, (config.student, None), d, reporter),
+        lambda d: json.loads((d / "eval.json").read_text()),
+    )
+
+
+def _base_latent(config: RunConfig, examples: list[Example], out_dir: Path) -> dict[str, Any]:
+    probe = [(e.question.id, sorted(e.rationales.items())) for e in examples]
+    payload = [probe, config.analysis.model_dump(), config.seed, config.train.max_seq_len]
+    return cached_base(
+        base_cache_key(config, "latent", payload),
+        out_dir,
+        lambda d: _analyze(config, (config.student, None), examples, d),
+        lambda d: json.loads((d / "latent.json").read_text()),
+    )
 
 
 def _inference_cfg(train: TrainConfig) -> TrainConfig:
     return train.model_copy(update={"finetune": "full"})
+
+
+def _stage_eval(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[str, Any]:
+    """The trained student and the base student on every benchmark, and the gain."""
+    from mind.evaluate import gain
+
+    reporter.event("stage", "evaluating the base student")
+    base = _base_eval(config, out_dir / "base", reporter)
+    if config.method == "zero_shot":
+        shutil.copytree(out_dir / "base", out_dir, dirs_exist_ok=True)
+        result = base
+    else:
+        reporter.event("stage", "evaluating the trained student")
+        result = _evaluate(config, trained_model(config, out_dir), out_dir, reporter)
+    (out_dir / "eval_base.json").write_text(json.dumps(base, indent=2) + "\n")
+    reporter.result("evaluation", result | {"base": base, "gain": gain(result, base)})
+    return {"id_mean": result["id_mean"], "ood_mean": result["ood_mean"]}
+
+
+def _stage_analyze(
+    config: RunConfig, out_dir: Path, rationales: Path, reporter: Reporter
+) -> dict[str, Any]:
+    """Latent maps of the trained and the base student on the same probe set."""
+    reporter.progress("analyzing", 0.0)
+    examples = probe_examples(config, rationales)
+    base = _base_latent(config, examples, out_dir / "base")
+    if config.method == "zero_shot":
+        shutil.copytree(out_dir / "base", out_dir, dirs_exist_ok=True)
+        latent = base
+    else:
+        latent = _analyze(config, trained_model(config, out_dir), examples, out_dir)
+    reporter.result("latent", latent | {"base": {k: base[k] for k in LATENT_KEYS}})
+    reporter.progress("analyzing", 1.0)
+    return {k: latent[k] for k in LATENT_KEYS}
 
 
 def run_pipeline(
@@ -136,41 +233,22 @@ def run_pipeline(
             return summary | {"status": "stopped", "stage": "training"}
         _mark(out_dir, "training", {"steps": train["steps"]})
 
-    if not config.eval.benchmarks:
-        reporter.event("info", "no eval.benchmarks configured: evaluation skipped")
-    elif "evaluating" not in done:
+    for stage, run_stage in (
+        ("evaluating", lambda: _stage_eval(config, out_dir, reporter)),
+        ("analyzing", lambda: _stage_analyze(config, out_dir, rationales, reporter)),
+    ):
+        if stage == "evaluating" and not config.eval.benchmarks:
+            reporter.event("info", "no eval.benchmarks configured: evaluation skipped")
+            continue
+        if stage in done:
+            continue
         if reporter.should_stop():
-            return summary | {"status": "stopped", "stage": "evaluating"}
-        zero_shot = config.method == "zero_shot"
-        reporter.event("stage", "evaluating the base student")
-        base = _evaluate(config, (config.student, None), _base_dir(config, out_dir), reporter)
-        result = base
-        if not zero_shot:
-            reporter.event("stage", "evaluating the trained student")
-            result = _evaluate(config, trained_model(config, out_dir), out_dir, reporter)
-        (out_dir / "eval_base.json").write_text(json.dumps(base, indent=2) + "\n")
-        from mind.evaluate import gain
-
-        reporter.result("evaluation", result | {"base": base, "gain": gain(result, base)})
-        _mark(out_dir, "evaluating", {"id_mean": result["id_mean"], "ood_mean": result["ood_mean"]})
-
-    if "analyzing" not in done:
-        if reporter.should_stop():
-            return summary | {"status": "stopped", "stage": "analyzing"}
-        reporter.progress("analyzing", 0.0)
-        examples = probe_examples(config, rationales)
-        base_latent = _analyze(config, (config.student, None), examples, _base_dir(config, out_dir))
-        latent = base_latent
-        if config.method != "zero_shot":
-            latent = _analyze(config, trained_model(config, out_dir), examples, out_dir)
-        reporter.result("latent", latent | {"base": {k: base_latent[k] for k in LATENT_KEYS}})
-        reporter.progress("analyzing", 1.0)
-        _mark(out_dir, "analyzing", {k: latent[k] for k in LATENT_KEYS})
+            return summary | {"status": "stopped", "stage": stage}
+        _mark(out_dir, stage, run_stage())
 
     from mind.report import write_report
 
-    report = write_report(out_dir)
-    reporter.artifact("report", report)
+    reporter.artifact("report", write_report(out_dir))
     model_ref = trained_model(config, out_dir)
     if model_ref[1] is not None:
         reporter.artifact("adapter", Path(model_ref[1]))

@@ -131,3 +131,20 @@ class TestMindRun:
         assert len(generated) == 6
         assert json.loads((out / "summary.json").read_text())["status"] == "completed"
         assert (out / "report.html").exists()
+
+    def test_base_student_results_are_computed_once(self, tiny_student, shared, tmp_path):
+        """A second run with the same student and benchmarks takes the base student's
+        evaluation and latent map from the cache instead of recomputing them."""
+        from mind.student import cache_dir
+
+        config = write_config(tmp_path, tiny_student, shared)
+        args = ["run", "--config", str(config), "--no-progress", "--output"]
+        assert main([*args, str(tmp_path / "first")]) == 0
+        entries = sorted((cache_dir() / "base-results").iterdir(), key=lambda p: p.stat().st_mtime)
+        marked = [e for e in entries[-2:] if (e / "eval.json").exists()]
+        assert marked, "the base evaluation was not cached"
+        (marked[0] / "from-cache").write_text("yes")
+        assert main([*args, str(tmp_path / "second")]) == 0
+        assert (tmp_path / "second/base/from-cache").read_text() == "yes"
+        first = json.loads((tmp_path / "first/eval_base.json").read_text())
+        assert json.loads((tmp_path / "second/eval_base.json").read_text()) == first
