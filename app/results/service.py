@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
@@ -128,10 +128,27 @@ def record_artifact(session: Session, storage: Path, run_id: str, name: str, pat
     )
 
 
-def metric_series(session: Session, run_id: str, names: list[str]) -> dict[str, dict[str, list]]:
+def step_stride(session: Session, run_id: str, max_points: int) -> int:
+    """The `every` that leaves at most about `max_points` steps of this run's series."""
+    last = session.scalar(select(func.max(MetricPoint.step)).where(MetricPoint.run_id == run_id))
+    return max(1, -(-(last or 0) // max_points))
+
+
+def _thinned(column: ColumnElement[int], last: ColumnElement[int], every: int) -> ColumnElement:
+    """Every `every`-th step and the last one, filtered in the database: a long run's
+    series is drawn at screen resolution without reading every row."""
+    return or_(column % every == 0, column == last)
+
+
+def metric_series(
+    session: Session, run_id: str, names: list[str], every: int = 1
+) -> dict[str, dict[str, list]]:
     query = select(MetricPoint.name, MetricPoint.step, MetricPoint.value).where(
         MetricPoint.run_id == run_id
     )
+    if every > 1:
+        last = select(func.max(MetricPoint.step)).where(MetricPoint.run_id == run_id)
+        query = query.where(_thinned(MetricPoint.step, last.scalar_subquery(), every))
     if names:
         query = query.where(MetricPoint.name.in_(names))
     series: dict[str, dict[str, list]] = defaultdict(lambda: {"steps": [], "values": []})
@@ -141,12 +158,15 @@ def metric_series(session: Session, run_id: str, names: list[str]) -> dict[str, 
     return dict(series)
 
 
-def weight_series(session: Session, run_id: str) -> dict[str, dict[str, list]]:
+def weight_series(session: Session, run_id: str, every: int = 1) -> dict[str, dict[str, list]]:
     query = (
         select(PerspectiveWeight)
         .where(PerspectiveWeight.run_id == run_id)
         .order_by(PerspectiveWeight.perspective, PerspectiveWeight.step)
     )
+    if every > 1:
+        last = select(func.max(PerspectiveWeight.step)).where(PerspectiveWeight.run_id == run_id)
+        query = query.where(_thinned(PerspectiveWeight.step, last.scalar_subquery(), every))
     series: dict[str, dict[str, list]] = defaultdict(
         lambda: {"steps": [], **{k: [] for k in WEIGHT_FIELDS}}
     )

@@ -1,0 +1,100 @@
+"""The run's Plotly figures, built with `mind.plots` from the database, as JSON for plotly.js.
+
+Long runs are thinned in the database to about `MAX_POINTS` steps, so a page costs the
+same after a hundred steps or a hundred thousand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from plotly.graph_objects import Figure
+from sqlalchemy.orm import Session
+
+from app.results import service as results
+from app.results.models import EvaluationResult, LatentAnalysis
+from mind import plots
+
+MAX_POINTS = 400
+WEIGHT_KEYS = ("weight", "selected", "score")
+FIGURES = ("loss", "weights", "selected", "evaluation", "latent")
+
+
+def step_rows(metrics: dict[str, dict], weights: dict[str, dict]) -> list[dict[str, Any]]:
+    """Series from the database as the per-step records `mind.plots` draws (metrics.jsonl)."""
+    rows: dict[int, dict[str, Any]] = {}
+    for name, series in metrics.items():
+        for step, value in zip(series["steps"], series["values"], strict=True):
+            rows.setdefault(step, {"step": step})[name] = value
+    for perspective, series in weights.items():
+        for i, step in enumerate(series["steps"]):
+            values = {k: series[k][i] for k in WEIGHT_KEYS if series[k][i] is not None}
+            row = rows.setdefault(step, {"step": step})
+            row.setdefault("perspectives", {})[perspective] = values
+    return [rows[step] for step in sorted(rows)]
+
+
+def training_rows(session: Session, run_id: str) -> list[dict[str, Any]]:
+    every = results.step_stride(session, run_id, MAX_POINTS)
+    metrics = results.metric_series(session, run_id, list(plots.LOSSES), every)
+    return step_rows(metrics, results.weight_series(session, run_id, every))
+
+
+def _means(benchmarks: dict[str, dict[str, Any]], field: str) -> dict[str, float | None]:
+    out = {}
+    for kind in ("id", "ood"):
+        values = [b[field] for b in benchmarks.values() if b["kind"] == kind]
+        out[f"{kind}_mean"] = sum(values) / len(values) if values else None
+    return out
+
+
+def eval_summaries(rows: list[EvaluationResult]) -> dict[str, dict[str, Any]]:
+    """{model: eval.json-like summary}, for `plots.eval_bars` and the evaluation table."""
+    by_model: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for r in rows:
+        by_model[r.model][r.benchmark] = {
+            "accuracy": r.accuracy,
+            "kind": r.kind,
+            "n": r.n,
+            "gain": r.gain,
+            "answer_type": r.answer_type,
+        }
+    return {
+        model: {"benchmarks": bench, **_means(bench, "accuracy")}
+        for model, bench in by_model.items()
+    }
+
+
+def latent_title(row: LatentAnalysis) -> str:
+    return (
+        f"Latent map of the {row.model} student: {row.n_clusters} DPMM clusters, "
+        f"purity {row.purity:.2f}, NMI {row.nmi:.2f}"
+    )
+
+
+def as_json(fig: Figure | None) -> dict[str, Any] | None:
+    """Plotly's own encoder (numpy, dates), read back so templates and responses embed it."""
+    return None if fig is None else json.loads(fig.to_json())
+
+
+def run_figures(session: Session, run_id: str) -> dict[str, dict[str, Any] | None]:
+    """Every figure of the run page; None where the run has no data for it yet."""
+    rows = training_rows(session, run_id)
+    has_loss = any(r.get(name) is not None for r in rows for name in plots.LOSSES)
+    has_weights = any(r.get("perspectives") for r in rows)
+    summaries = eval_summaries(results.evaluations(session, run_id))
+    trained = next((a for a in results.latent(session, run_id) if a.points), None)
+    figures = {
+        "loss": plots.loss_curves(rows) if has_loss else None,
+        "weights": plots.weight_heatmap(rows) if has_weights else None,
+        "selected": plots.selected_set_size(rows) if has_weights else None,
+        "evaluation": (
+            plots.eval_bars(summaries["trained"], summaries.get("base"))
+            if "trained" in summaries
+            else None
+        ),
+        "latent": plots.latent_map(trained.points, latent_title(trained)) if trained else None,
+    }
+    return {name: as_json(fig) for name, fig in figures.items()}
