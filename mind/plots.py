@@ -17,7 +17,7 @@ MEANS = {"ID mean": "id_mean", "OOD mean": "ood_mean"}  # bar label -> eval.json
 CLUSTER_SYMBOLS = ("circle", "square", "diamond", "cross", "x", "triangle-up", "star", "hexagon")
 
 
-def _layout(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
+def style_figure(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
     """Shared look: readable at 900x450, legend above the plot so it never hides data."""
     fig.update_layout(
         title={"text": title, "x": 0.5, "xanchor": "center"},
@@ -60,7 +60,7 @@ def loss_curves(metrics: list[dict[str, Any]]) -> go.Figure:
             annotation_text="warm-up",
             annotation_position="top left",
         )
-    return _layout(fig, "Training losses", "optimiser step", "loss")
+    return style_figure(fig, "Training losses", "optimiser step", "loss")
 
 
 def _perspective_rows(metrics: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -86,7 +86,7 @@ def weight_heatmap(metrics: list[dict[str, Any]]) -> go.Figure:
             hovertemplate="step %{x}<br>%{y}<br>weight %{z:.3f}<extra></extra>",
         )
     )
-    return _layout(fig, "Perspective weights", "optimiser step", "perspective")
+    return style_figure(fig, "Perspective weights", "optimiser step", "perspective")
 
 
 def selected_set_size(metrics: list[dict[str, Any]]) -> go.Figure:
@@ -95,7 +95,7 @@ def selected_set_size(metrics: list[dict[str, Any]]) -> go.Figure:
     sizes = [sum(v.get("selected", 0.0) for v in r["perspectives"].values()) for r in rows]
     fig = go.Figure(go.Scatter(x=[r["step"] for r in rows], y=sizes, mode="lines", name="selected"))
     fig.update_yaxes(rangemode="tozero")
-    return _layout(
+    return style_figure(
         fig, "Selected perspectives per question", "optimiser step", "mean |selected set|"
     )
 
@@ -133,7 +133,7 @@ def eval_bars(eval_json: dict[str, Any], base_eval_json: dict[str, Any] | None =
         )
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.1])
-    return _layout(fig, "Evaluation accuracy", "benchmark", "accuracy")
+    return style_figure(fig, "Evaluation accuracy", "benchmark", "accuracy")
 
 
 def latent_map(points: list[dict[str, Any]], title: str) -> go.Figure:
@@ -157,4 +157,4 @@ def latent_map(points: list[dict[str, Any]], title: str) -> go.Figure:
                 f"<extra>{perspective}</extra>",
             )
         )
-    return _layout(fig, title, "t-SNE 1", "t-SNE 2")
+    return style_figure(fig, title, "t-SNE 1", "t-SNE 2")

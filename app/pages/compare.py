@@ -15,21 +15,9 @@ from sqlalchemy.orm import Session
 from app.pages import figures
 from app.results import service as results
 from app.runs.models import Run
+from mind.plots import style_figure
 
 DASHES = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot")
-
-
-def _styled(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0.5, "xanchor": "center"},
-        xaxis_title=x_title,
-        yaxis_title=y_title,
-        template="plotly_white",
-        height=450,
-        margin={"l": 70, "r": 30, "t": 90, "b": 60},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-    )
-    return fig
 
 
 def label(run: Run) -> str:
@@ -54,7 +42,7 @@ def loss_overlay(runs: list[Run], rows: dict[str, list[dict[str, Any]]]) -> go.F
                 line={"color": _colour(i)},
             )
         )
-    return _styled(fig, "Training loss (total)", "optimiser step", "loss")
+    return style_figure(fig, "Training loss (total)", "optimiser step", "loss")
 
 
 def weight_overlay(runs: list[Run], rows: dict[str, list[dict[str, Any]]]) -> go.Figure:
@@ -74,7 +62,7 @@ def weight_overlay(runs: list[Run], rows: dict[str, list[dict[str, Any]]]) -> go
                 )
             )
     fig.update_yaxes(range=[0, 1])
-    _styled(fig, "Perspective weights", "optimiser step", "weight")
+    style_figure(fig, "Perspective weights", "optimiser step", "weight")
     # One entry per run and perspective: too many for the space above the plot.
     fig.update_layout(
         height=560,
@@ -111,7 +99,7 @@ def eval_overlay(runs: list[Run], summaries: dict[str, dict[str, Any]]) -> go.Fi
         )
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.1])
-    return _styled(fig, "Evaluation accuracy (trained students)", "benchmark", "accuracy")
+    return style_figure(fig, "Evaluation accuracy (trained students)", "benchmark", "accuracy")
 
 
 def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
