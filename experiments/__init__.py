@@ -1,0 +1,1 @@
+"""Reproducible experiments over the `mind` core; run each as `python -m experiments.<name>`."""

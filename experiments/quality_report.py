@@ -1,0 +1,432 @@
+"""Aggregate the quality experiment's runs into OUT/results.json and docs/results.md.
+
+Only numbers are generated: the hand-written analysis lives in docs/results_notes.md and
+is copied in, so rerunning the experiment never erases it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from statistics import NormalDist, mean
+from typing import Any
+
+from experiments.quality import BENCHMARKS, METHODS, PERSPECTIVES
+
+Z95 = NormalDist().inv_cdf(0.975)
+TRAJECTORY_PARTS = 10
+NOTES_PLACEHOLDER = (
+    "_No analysis yet. Write it in `docs/results_notes.md`: the script copies that file here "
+    "on every run._"
+)
+
+
+def wilson(correct: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion: sound near 0 and 1 and for small n."""
+    if n == 0:
+        return 0.0, 1.0
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _bench_rows(eval_json: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    rows = {}
+    for name, b in eval_json["benchmarks"].items():
+        correct = round(b["accuracy"] * b["n"])
+        rows[name] = {
+            "n": b["n"],
+            "correct": correct,
+            "accuracy": b["accuracy"],
+            "ci": wilson(correct, b["n"]),
+        }
+    return rows
+
+
+def weight_trajectory(run_dir: Path, max_steps: int) -> list[dict[str, Any]]:
+    """Mean weight per perspective over each tenth of the optimiser steps."""
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    parts: list[list[dict[str, Any]]] = [[] for _ in range(TRAJECTORY_PARTS)]
+    for row in rows:
+        parts[(row["step"] - 1) * TRAJECTORY_PARTS // max_steps].append(row)
+    out = []
+    for part in parts:
+        if not part:
+            continue
+        weights = {
+            p: mean(r["perspectives"][p]["weight"] for r in part if p in r["perspectives"])
+            for p in PERSPECTIVES
+            if any(p in r["perspectives"] for r in part)
+        }
+        phases = sorted({r["phase"] for r in part})
+        out.append(
+            {
+                "steps": [part[0]["step"], part[-1]["step"]],
+                "phase": "+".join(phases),
+                "weights": weights,
+            }
+        )
+    return out
+
+
+def run_result(run_dir: Path) -> dict[str, Any] | None:
+    """Everything the report needs from one finished run directory, or None."""
+    from mind.pipeline import STAGES, STATE_FILE
+
+    state = _json(run_dir / STATE_FILE) or {}
+    if not set(STAGES) <= set(state):
+        return None
+    config = _json(run_dir / "config.json")
+    evaluated, base = _json(run_dir / "eval.json"), _json(run_dir / "eval_base.json")
+    latent_keys = ("n_points", "n_clusters", "purity", "nmi")
+    latent, base_latent = _json(run_dir / "latent.json"), _json(run_dir / "base/latent.json")
+    summary = _json(run_dir / "summary.json") or {}
+    result = {
+        "method": config["method"],
+        "seed": config["seed"],
+        "max_steps": config["train"]["max_steps"],
+        "steps": summary.get("steps", 0),
+        "tokens_seen": summary.get("tokens_total", 0),
+        "benchmarks": _bench_rows(evaluated),
+        "id_mean": evaluated["id_mean"],
+        "ood_mean": evaluated["ood_mean"],
+        "gain_id": evaluated["id_mean"] - base["id_mean"],
+        "gain_ood": evaluated["ood_mean"] - base["ood_mean"],
+        "latent": {k: latent[k] for k in latent_keys},
+        "base_latent": {k: base_latent[k] for k in latent_keys},
+        "timing": _json(run_dir / "timing.json") or {},
+        "config": config,
+    }
+    if config["method"] == "mind":
+        result["trajectory"] = weight_trajectory(run_dir, config["train"]["max_steps"])
+    return result
+
+
+def method_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Means over a method's seeds; each benchmark's interval is Wilson at the mean accuracy.
+
+    That interval reflects the sampling of the evaluated questions (the seeds share them);
+    the spread over seeds is reported beside it.
+    """
+    benchmarks = {}
+    for name in runs[0]["benchmarks"]:
+        accs = [r["benchmarks"][name]["accuracy"] for r in runs]
+        n = runs[0]["benchmarks"][name]["n"]
+        acc = mean(accs)
+        benchmarks[name] = {
+            "n": n,
+            "accuracy": acc,
+            "ci": wilson(acc * n, n),
+            "seed_range": [min(accs), max(accs)],
+        }
+    phases = {p for r in runs for p in r["timing"]}
+    return {
+        "seeds": [r["seed"] for r in runs],
+        "benchmarks": benchmarks,
+        **{k: mean(r[k] for r in runs) for k in ("id_mean", "ood_mean", "gain_id", "gain_ood")},
+        "steps": mean(r["steps"] for r in runs),
+        "tokens_seen": mean(r["tokens_seen"] for r in runs),
+        "wall_s": {p: mean(r["timing"].get(p, 0.0) for r in runs) for p in sorted(phases)},
+    }
+
+
+def collect(out: Path, names: list[str]) -> dict[str, Any]:
+    """results.json: every finished run, the per-method means, the data and the budget."""
+    runs = {name: run_result(out / name) for name in names}
+    finished = {name: r for name, r in runs.items() if r is not None}
+    methods = {}
+    for method in METHODS:
+        mine = [r for r in finished.values() if r["method"] == method]
+        if mine:
+            methods[method] = method_summary(mine)
+    return {
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commands": _json(out / "commands.json") or [],
+        "split": _json(out / "data/split.json"),
+        "budget": _json(out / "budget.json"),
+        "methods": methods,
+        "runs": {
+            name: {k: v for k, v in r.items() if k != "config"} for name, r in finished.items()
+        },
+        "unfinished": [name for name, r in runs.items() if r is None],
+        "settings": _settings(next(iter(finished.values()))["config"]) if finished else None,
+    }
+
+
+def _settings(config: dict[str, Any]) -> dict[str, Any]:
+    t = config["train"]
+    keys = ("finetune", "lora_r", "lora_alpha", "lr", "lr_schedule", "weight_decay")
+    return {
+        "student": config["student"],
+        "perspectives": config["perspectives"],
+        "prefer_teachers": config["data"]["prefer_teachers"],
+        "sft_perspective": t["sft_perspective"],
+        "optimiser": "AdamW, " + ", ".join(f"{k}={t[k]}" for k in keys),
+        "questions_per_batch": t["questions_per_batch"],
+        "grad_accum": t["grad_accum"],
+        "max_seq_len": t["max_seq_len"],
+        "dtype": t["dtype"],
+        "downsample_easy": config["data"]["downsample_easy"],
+        "min_perspectives": config["data"]["min_perspectives"],
+        "max_new_tokens": config["eval"]["max_new_tokens"],
+        "probe_questions": config["analysis"]["probe_questions"],
+        "mind": config["mind"],
+    }
+
+
+# -- markdown ------------------------------------------------------------------------------
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def _acc(b: dict[str, Any]) -> str:
+    lo, hi = b["ci"]
+    return f"{_pct(b['accuracy'])} [{_pct(lo)}, {_pct(hi)}]"
+
+
+def _gain(x: float) -> str:
+    return f"{100 * x:+.1f}"
+
+
+def _accuracy_rows(results: dict[str, Any]) -> list[list[Any]]:
+    rows = []
+    for method, summary in results["methods"].items():
+        runs = [r for r in results["runs"].values() if r["method"] == method]
+        if len(runs) > 1:
+            spread = "; ".join(
+                f"{_pct(b['seed_range'][0])}–{_pct(b['seed_range'][1])}"
+                for b in summary["benchmarks"].values()
+            )
+            rows.append(
+                [f"**{method}**", f"mean of {len(runs)} (seed range {spread})"]
+                + [_acc(b) for b in summary["benchmarks"].values()]
+                + [_pct(summary["id_mean"]), _pct(summary["ood_mean"])]
+                + [_gain(summary["gain_id"]), _gain(summary["gain_ood"])]
+            )
+        for r in runs:
+            rows.append(
+                [method if len(runs) == 1 else "", "–" if method == "zero_shot" else r["seed"]]
+                + [_acc(b) for b in r["benchmarks"].values()]
+                + [_pct(r["id_mean"]), _pct(r["ood_mean"])]
+                + [_gain(r["gain_id"]), _gain(r["gain_ood"])]
+            )
+    return rows
+
+
+def _budget_section(budget: dict[str, Any] | None) -> str:
+    if not budget:
+        return "_No budget computed yet._"
+    parts = []
+    for seed, plan in budget.items():
+        rows = [
+            [
+                m,
+                r["questions"],
+                f"{r['tokens_per_epoch']:,}",
+                f"{r['tokens_per_step']:,.0f}",
+                r["max_steps"],
+                f"{r['planned_tokens']:,.0f}",
+                f"{r['epochs']:.2f}",
+            ]
+            for m, r in plan["methods"].items()
+        ]
+        headers = ["method", "questions", "tokens/epoch", "tokens/step", "max_steps"]
+        headers += ["planned tokens", "epochs of its data"]
+        parts.append(
+            f"Seed {seed}: budget {plan['budget_tokens']:,.0f} trained tokens "
+            f"({plan['epochs']:g} epochs of the multi-rationale data).\n\n" + _table(headers, rows)
+        )
+    return "\n\n".join(parts)
+
+
+def _link(target: Path, doc: Path) -> str:
+    return os.path.relpath(target, doc.parent)
+
+
+def _latent_section(results: dict[str, Any], out: Path, doc: Path) -> str:
+    rows, seen_base = [], set()
+    for name, r in results["runs"].items():
+        if r["seed"] not in seen_base:
+            seen_base.add(r["seed"])
+            b = r["base_latent"]
+            rows.append([f"base student (probe seed {r['seed']})", b["n_points"]])
+            rows[-1] += [b["n_clusters"], f"{b['purity']:.3f}", f"{b['nmi']:.3f}", ""]
+        if r["method"] != "zero_shot":
+            lat = r["latent"]
+            rows.append([name, lat["n_points"], lat["n_clusters"], f"{lat['purity']:.3f}"])
+            rows[-1] += [f"{lat['nmi']:.3f}", f"[map]({_link(out / name / 'latent.html', doc)})"]
+    return _table(["student", "points", "clusters", "purity", "NMI", "figure"], rows)
+
+
+def _trajectory_section(results: dict[str, Any], out: Path, doc: Path) -> str:
+    parts = []
+    for name, r in results["runs"].items():
+        if r["method"] != "mind" or not r.get("trajectory"):
+            continue
+        names = [p for p in PERSPECTIVES if any(p in t["weights"] for t in r["trajectory"])]
+        rows = [
+            [f"{t['steps'][0]}–{t['steps'][1]}", t["phase"]]
+            + [f"{t['weights'][p]:.3f}" if p in t["weights"] else "–" for p in names]
+            for t in r["trajectory"]
+        ]
+        link = _link(out / name / "report.html", doc)
+        parts.append(
+            f"**{name}** ({r['max_steps']} steps; full curves in [report.html]({link})):\n\n"
+            + _table(["steps", "phase", *names], rows)
+        )
+    return "\n\n".join(parts) or "_No finished mind run._"
+
+
+def _wall_section(results: dict[str, Any]) -> str:
+    rows = []
+    for method, s in results["methods"].items():
+        w = s["wall_s"]
+        total = sum(w.values())
+        rows.append(
+            [method, len(s["seeds"]), f"{s['steps']:.0f}", f"{s['tokens_seen']:,.0f}"]
+            + [f"{w.get(p, 0.0) / 60:.1f}" for p in ("train_s", "eval_s", "analysis_s")]
+            + [f"{total / 60:.1f}"]
+        )
+    headers = ["method", "runs", "steps", "tokens seen", "train min", "eval min"]
+    return _table([*headers, "latent+report min", "total min"], rows)
+
+
+def _setup_section(results: dict[str, Any]) -> str:
+    split, s = results["split"] or {}, results["settings"]
+    if not s:
+        return "_No finished run yet._"
+    subset = (
+        f"a fixed random subset of {split['train']} (seed {split['train_subset_seed']})"
+        if split.get("train_subset_seed") is not None
+        else f"all {split.get('train')}"
+    )
+    evals = ", ".join(f"{name} {n}" for name, n in split.get("eval", {}).items())
+    return "\n".join(
+        [
+            f"- Student: `{s['student']}`.",
+            f"- Training questions: {subset} of the {split.get('train_pool')} SVAMP questions "
+            f'whose rationales carry `source_split == "{split.get("train_split")}"`; '
+            "correct rationales only, one per perspective "
+            f"(teachers preferred: {', '.join(s['prefer_teachers'])}); difficulty-aware "
+            f"down-sampling {'on' if s['downsample_easy'] else 'off'}, at least "
+            f"{s['min_perspectives']} perspectives per question (the same curated questions "
+            "for every method).",
+            f"- Perspectives: {', '.join(f'`{p}`' for p in s['perspectives'])}; sft trains on "
+            f"`{s['sft_perspective']}` only.",
+            f"- Evaluated (never trained on): {evals} questions; the SVAMP ones are the "
+            f"{split.get('svamp_held_out')} held-out questions, the CommonsenseQA ones the "
+            "first of dev in file order. Greedy decoding, "
+            f"{s['max_new_tokens']} new tokens at most.",
+            f"- Optimiser: {s['optimiser']}; {s['questions_per_batch']} questions per "
+            f"micro-batch, grad_accum {s['grad_accum']}, max_seq_len {s['max_seq_len']}, "
+            f"{s['dtype']}.",
+            f"- MIND: {json.dumps(s['mind'])}.",
+            f"- Latent analysis: {s['probe_questions']} probe questions of the training set, "
+            "all their perspectives.",
+        ]
+    )
+
+
+def render(results: dict[str, Any], args: argparse.Namespace) -> str:
+    out, doc = args.out, args.doc
+    bench_headers = [f"{name} ({kind.upper()})" for name, (_, kind) in BENCHMARKS.items()]
+    commands = "\n".join(results["commands"]) or "(none recorded)"
+    notes = args.notes.read_text().strip() if args.notes.exists() else NOTES_PLACEHOLDER
+    unfinished = (
+        f"\n\nNot finished yet: {', '.join(results['unfinished'])}."
+        if results["unfinished"]
+        else ""
+    )
+    return f"""# Quality experiment: MIND and its baselines on a 135M student
+
+Generated by `experiments/quality.py` on {results["generated"]} from `{_link(out, doc)}`.
+Do not edit by hand: the analysis below comes from `docs/results_notes.md`.{unfinished}
+
+## Setup
+
+{_setup_section(results)}
+
+## Commands
+
+Every number below comes from (run from the repository root; rerunning resumes and skips
+finished runs; `--report-only` only rebuilds this page):
+
+```bash
+{commands}
+```
+
+## Accuracy (%, Wilson 95% interval)
+
+{
+        _table(
+            ["method", "seed", *bench_headers, "ID mean", "OOD mean", "gain ID", "gain OOD"],
+            _accuracy_rows(results),
+        )
+        if results["methods"]
+        else "_No finished run yet._"
+    }
+
+Gains are over zero_shot (the untrained student), in accuracy points. A mean row's interval
+is the Wilson interval at the seed-mean accuracy: it reflects the sampling of the evaluated
+questions (shared by every seed); the range over seeds is given beside it.
+
+## Token budget
+
+Trained tokens are the labelled (assistant) tokens, counted with the student's tokenizer
+exactly as the trainer encodes them; sft sees one rationale per question, so it takes more
+steps to spend the same budget. In mind the first `warmup_fraction` of steps trains
+MetaNet only.
+
+{_budget_section(results["budget"])}
+
+## Latent analysis (probe set of training questions)
+
+{_latent_section(results, out, doc) if results["runs"] else "_No finished run yet._"}
+
+## MIND perspective weights over training (mean per tenth of the steps)
+
+{_trajectory_section(results, out, doc)}
+
+## Wall time per method (mean over seeds)
+
+{_wall_section(results) if results["methods"] else "_No finished run yet._"}
+
+Train includes loading data and the model; eval and latent cover the trained student: the
+base student's evaluation (once) and latent map (once per seed) are cached, so their cost
+falls on zero_shot and on the first run of each seed. "Tokens seen" counts every token of
+the trained sequences, prompts included.
+
+## What limits this result
+
+{notes}
+"""
+
+
+def write_results(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
+    """Write OUT/results.json and the markdown report; return the results."""
+    results = collect(args.out, names)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    args.doc.parent.mkdir(parents=True, exist_ok=True)
+    args.doc.write_text(render(results, args))
+    return results
