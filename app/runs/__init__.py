@@ -1,0 +1,1 @@
+"""Runs: submission, lifecycle (cancel, clone, resume, delete) and the event log."""

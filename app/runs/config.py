@@ -1,0 +1,115 @@
+"""A submitted run config: validated before queueing, resolved to file paths at execution.
+
+Submitted configs name datasets by id (`data.questions`, `data.rationales`,
+`eval.benchmarks[i].dataset`); server paths are refused so a user can only read what was
+uploaded. The frozen snapshot keeps the ids; `execution_config` turns them into paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.datasets import service as datasets
+from app.datasets.exceptions import DatasetNotFound
+from app.datasets.models import Dataset
+from app.runs.exceptions import InvalidConfig
+from app.settings import Settings
+from mind.bundled import BUNDLED_STUDENTS
+from mind import perspectives
+from mind.config import ConfigError, RunConfig, parse_config
+
+
+@dataclass
+class Checked:
+    config: RunConfig
+    datasets: dict[str, Dataset] = field(default_factory=dict)  # role -> dataset
+
+
+def _dataset(session: Session, dataset_id: str, kind: str, key: str) -> Dataset:
+    try:
+        dataset = datasets.get(session, dataset_id)
+    except DatasetNotFound:
+        raise InvalidConfig(key, f"no dataset {dataset_id!r}") from None
+    if dataset.kind != kind:
+        raise InvalidConfig(key, f"dataset {dataset_id!r} holds {dataset.kind}, not {kind}")
+    return dataset
+
+
+def _check_student(student: str) -> None:
+    """Bundled, a local model folder, or already in the Hugging Face cache (no hub access)."""
+    if student in BUNDLED_STUDENTS or (Path(student) / "config.json").is_file():
+        return
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    try:
+        if isinstance(try_to_load_from_cache(student, "config.json"), str):
+            return
+    except HFValidationError:
+        pass
+    raise InvalidConfig(
+        "student", f"{student!r} is not bundled, not a local model folder, nor in the HF cache"
+    )
+
+
+def check(session: Session, raw: Any) -> Checked:
+    """Everything that can be checked before queueing; InvalidConfig names the key."""
+    try:
+        config = parse_config(raw)
+    except ConfigError as exc:
+        raise InvalidConfig(exc.key, exc.message) from None
+    checked = Checked(config)
+    data = config.data
+    if data.questions:
+        checked.datasets["questions"] = _dataset(
+            session, data.questions, "questions", "data.questions"
+        )
+    if data.rationales:
+        checked.datasets["rationales"] = _dataset(
+            session, data.rationales, "rationales", "data.rationales"
+        )
+    for i, bench in enumerate(config.eval.benchmarks):
+        if bench.path is not None:
+            raise InvalidConfig(
+                f"eval.benchmarks.{i}.path", "name an uploaded dataset with `dataset: ID`"
+            )
+        key = f"eval.benchmarks.{i}.dataset"
+        checked.datasets[f"benchmark:{bench.name}"] = _dataset(
+            session, str(bench.dataset), "questions", key
+        )
+    _check_perspectives(checked)
+    _check_student(config.student)
+    return checked
+
+
+def _check_perspectives(checked: Checked) -> None:
+    rationales = checked.datasets.get("rationales")
+    seen = set(rationales.report.get("perspectives", {})) if rationales else set()
+    custom = [
+        perspectives.Perspective(c.id, c.name, c.instruction)
+        for c in checked.config.custom_perspectives
+    ]
+    try:
+        perspectives.resolve(checked.config.perspectives or [], custom, seen)
+    except ValueError as exc:
+        raise InvalidConfig("perspectives", str(exc)) from None
+
+
+def execution_config(session: Session, settings: Settings, frozen: dict[str, Any]) -> RunConfig:
+    """The frozen snapshot with every dataset id replaced by its stored file's path."""
+    raw = {**frozen, "data": dict(frozen["data"]), "eval": dict(frozen["eval"])}
+
+    def path(dataset_id: str) -> str:
+        return str(datasets.file_path(settings, datasets.get(session, dataset_id)))
+
+    for role in ("questions", "rationales"):
+        if raw["data"].get(role):
+            raw["data"][role] = path(raw["data"][role])
+    raw["eval"]["benchmarks"] = [
+        {**b, "path": path(b["dataset"]), "dataset": None} for b in raw["eval"]["benchmarks"]
+    ]
+    return parse_config(raw)

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from app.errors import Conflict, Forbidden, Invalid, NotFound
+
+
+class RunNotFound(NotFound):
+    def __init__(self, run_id: str):
+        super().__init__(f"no run {run_id!r}", "run_id")
+
+
+class NotOwner(Forbidden):
+    def __init__(self, action: str):
+        super().__init__(f"only the run's owner or an admin can {action} it")
+
+
+class WrongStatus(Conflict):
+    def __init__(self, action: str, status: str):
+        super().__init__(f"cannot {action} a run that is {status}", "status")
+
+
+class InvalidConfig(Invalid):
+    """A config the run cannot start with; `field` is the dotted key under `config`."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message, f"config.{key}" if key else "config")
+
+
+class NothingToResume(Conflict):
+    def __init__(self, run_id: str):
+        super().__init__(f"run {run_id!r} has no checkpoint to resume from", "run_id")

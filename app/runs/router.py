@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.sse import EventSourceResponse
+
+from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.runs import service, stream
+from app.runs.schemas import (
+    EventOut,
+    RunClone,
+    RunCreate,
+    RunDetail,
+    RunFilters,
+    RunOut,
+    RunPage,
+)
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+
+@router.post("", status_code=201)
+def create_run(body: RunCreate, user: CurrentUser, session: SessionDep) -> RunDetail:
+    return RunDetail.model_validate(service.create(session, user, body.name, body.config))
+
+
+@router.get("")
+def list_runs(
+    _: CurrentUser,
+    session: SessionDep,
+    filters: Annotated[RunFilters, Query()],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RunPage:
+    runs, total = service.list_runs(session, filters, limit, offset)
+    return RunPage(items=[RunOut.model_validate(r) for r in runs], total=total)
+
+
+@router.get("/{run_id}")
+def get_run(run_id: str, _: CurrentUser, session: SessionDep) -> RunDetail:
+    return RunDetail.model_validate(service.get(session, run_id))
+
+
+@router.post("/{run_id}/cancel")
+def cancel_run(run_id: str, user: CurrentUser, session: SessionDep) -> RunDetail:
+    return RunDetail.model_validate(service.cancel(session, user, run_id))
+
+
+@router.post("/{run_id}/clone", status_code=201)
+def clone_run(run_id: str, body: RunClone, user: CurrentUser, session: SessionDep) -> RunDetail:
+    run = service.clone(session, user, run_id, body.name, body.overrides)
+    return RunDetail.model_validate(run)
+
+
+@router.post("/{run_id}/resume")
+def resume_run(
+    run_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> RunDetail:
+    return RunDetail.model_validate(service.resume(session, settings, user, run_id))
+
+
+@router.delete("/{run_id}", status_code=204)
+def delete_run(run_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> None:
+    service.delete(session, settings, user, run_id)
+
+
+@router.get(
+    "/{run_id}/events",
+    response_model=list[EventOut],
+    responses={200: {"content": {"text/event-stream": {}}, "description": "JSON or SSE."}},
+)
+def list_events(
+    run_id: str,
+    request: Request,
+    _: CurrentUser,
+    session: SessionDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    accept: Annotated[str, Header()] = "application/json",
+    last_event_id: Annotated[int | None, Header()] = None,
+) -> Any:
+    service.get(session, run_id)
+    if "text/event-stream" in accept:
+        start = last_event_id if last_event_id is not None else after
+        factory = request.app.state.sessionmaker
+        return EventSourceResponse(stream.run_events(factory, run_id, start))
+    return [EventOut.model_validate(e) for e in service.list_events(session, run_id, after, limit)]

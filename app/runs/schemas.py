@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RunFilters(BaseModel):
+    status: str | None = None
+    owner: str | None = Field(None, description="Owner's user id.")
+    method: str | None = None
+    student: str | None = None
+    dataset: str | None = Field(None, description="Runs that read this dataset id.")
+    q: str | None = Field(None, max_length=200, description="Name or id contains this text.")
+
+
+class RunCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    config: dict[str, Any] = Field(
+        description="A `mind` run config; datasets are named by id (see docs/service.md)."
+    )
+
+
+class RunClone(BaseModel):
+    name: str | None = Field(None, max_length=200)
+    overrides: dict[str, Any] = Field(default_factory=dict, description="Deep-merged.")
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    status: str
+    stage: str | None
+    progress: float
+    error: str | None
+    method: str
+    student: str
+    teacher: str | None
+    owner_id: str
+    parent_id: str | None
+    attempt: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunDetail(RunOut):
+    config: dict[str, Any]
+    data_hashes: dict[str, str]
+    summary: dict[str, Any] | None
+    worker: str | None
+    pid: int | None
+    heartbeat_at: datetime | None
+
+
+class RunPage(BaseModel):
+    items: list[RunOut]
+    total: int
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    created_at: datetime
+    kind: str
+    message: str
+    data: dict[str, Any]

@@ -1,0 +1,174 @@
+"""Run lifecycle. Functions take the session and never commit; tasks go out after commit.
+
+State machine (the row is the truth): queued -> running -> succeeded | failed | cancelled,
+with cancelling while a cancel is in progress. Only the worker moves a run out of
+`running`; the API only asks (cancel) or re-queues finished runs (resume).
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.queue import EXECUTE_RUN, enqueue
+from app.runs import config as run_config
+from app.runs.exceptions import NothingToResume, NotOwner, RunNotFound, WrongStatus
+from app.runs.models import Run, RunDataset, RunEvent
+from app.runs.schemas import RunFilters
+from app.settings import Settings
+from app.users.models import User
+
+
+def add_event(session: Session, run: Run, kind: str, message: str, **data: Any) -> None:
+    session.add(RunEvent(run_id=run.id, kind=kind, message=message, data=data))
+
+
+def queue_run(session: Session, run: Run) -> None:
+    """Mark the run queued and send its task (for `run.attempt`) after commit."""
+    run.status, run.stage, run.error, run.finished_at = "queued", None, None, None
+    add_event(session, run, "status", f"queued (attempt {run.attempt})", attempt=run.attempt)
+    enqueue(session, EXECUTE_RUN, run.id, run.attempt)
+
+
+def create(
+    session: Session, user: User, name: str, raw_config: Any, parent: Run | None = None
+) -> Run:
+    checked = run_config.check(session, raw_config)
+    config = checked.config
+    run = Run(
+        name=name,
+        owner_id=user.id,
+        parent_id=parent.id if parent else None,
+        method=config.method,
+        student=config.student,
+        teacher=config.teacher.model if config.teacher else None,
+        config=config.frozen(),
+        data_hashes={role: d.content_hash for role, d in checked.datasets.items()},
+    )
+    session.add(run)
+    session.flush()
+    session.add_all(
+        RunDataset(run_id=run.id, role=role, dataset_id=d.id)
+        for role, d in checked.datasets.items()
+    )
+    queue_run(session, run)
+    return run
+
+
+def get(session: Session, run_id: str, for_update: bool = False) -> Run:
+    query = select(Run).where(Run.id == run_id)
+    run = session.scalar(query.with_for_update() if for_update else query)
+    if run is None:
+        raise RunNotFound(run_id)
+    return run
+
+
+def _filtered(filters: RunFilters) -> Select:
+    query = select(Run)
+    for column, value in (
+        (Run.status, filters.status),
+        (Run.owner_id, filters.owner),
+        (Run.method, filters.method),
+        (Run.student, filters.student),
+    ):
+        if value:
+            query = query.where(column == value)
+    if filters.q:
+        query = query.where(
+            Run.name.icontains(filters.q, autoescape=True) | Run.id.startswith(filters.q.lower())
+        )
+    if filters.dataset:
+        used = select(RunDataset.run_id).where(RunDataset.dataset_id == filters.dataset)
+        query = query.where(Run.id.in_(used))
+    return query
+
+
+def list_runs(
+    session: Session, filters: RunFilters, limit: int, offset: int
+) -> tuple[list[Run], int]:
+    query = _filtered(filters)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = query.order_by(Run.created_at.desc(), Run.id.desc()).limit(limit).offset(offset)
+    return list(session.scalars(page)), total
+
+
+def _check_owner(user: User, run: Run, action: str) -> None:
+    if run.owner_id != user.id and not user.is_admin:
+        raise NotOwner(action)
+
+
+def cancel(session: Session, user: User, run_id: str) -> Run:
+    """A queued run is cancelled at once; a running one is asked to stop (cancelling)."""
+    run = get(session, run_id, for_update=True)
+    _check_owner(user, run, "cancel")
+    if run.status == "queued":
+        run.status, run.finished_at = "cancelled", utcnow()
+        add_event(session, run, "status", "cancelled before it started")
+    elif run.status == "running":
+        run.status, run.cancel_requested_at = "cancelling", utcnow()
+        add_event(session, run, "status", f"cancel requested by {user.email}")
+    elif run.status != "cancelling":
+        raise WrongStatus("cancel", run.status)
+    return run
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def clone(
+    session: Session, user: User, run_id: str, name: str | None, overrides: dict[str, Any]
+) -> Run:
+    """A new run (owned by whoever clones) from a run's frozen config plus overrides."""
+    source = get(session, run_id)
+    raw = _merge(source.config, overrides)
+    return create(session, user, name or f"{source.name} (clone)", raw, parent=source)
+
+
+def has_checkpoint(settings: Settings, run: Run) -> bool:
+    root = settings.storage / run.directory / "checkpoints"
+    return any(root.glob("step-*/manifest.json"))
+
+
+def resume(session: Session, settings: Settings, user: User, run_id: str) -> Run:
+    """Queue a failed or cancelled run again, to continue from its last checkpoint."""
+    run = get(session, run_id, for_update=True)
+    _check_owner(user, run, "resume")
+    if run.status not in ("failed", "cancelled"):
+        raise WrongStatus("resume", run.status)
+    if not has_checkpoint(settings, run):
+        raise NothingToResume(run_id)
+    run.attempt, run.resume, run.cancel_requested_at = run.attempt + 1, True, None
+    queue_run(session, run)
+    return run
+
+
+def delete(session: Session, settings: Settings, user: User, run_id: str) -> None:
+    run = get(session, run_id, for_update=True)
+    _check_owner(user, run, "delete")
+    if run.status in ("running", "cancelling"):
+        raise WrongStatus("delete", run.status)
+    session.delete(run)
+    session.flush()
+    shutil.rmtree(settings.storage / run.directory, ignore_errors=True)
+
+
+def list_events(session: Session, run_id: str, after: int, limit: int) -> list[RunEvent]:
+    query = (
+        select(RunEvent)
+        .where(RunEvent.run_id == run_id, RunEvent.id > after)
+        .order_by(RunEvent.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
