@@ -101,17 +101,25 @@ def _body(normalised: str, answer: str) -> str:
 
 @dataclass
 class Batch:
-    """A micro-batch of Q questions flattened into N sequences (only present slots)."""
+    """A micro-batch of Q questions flattened into N sequences (only present slots).
 
-    input_ids: torch.Tensor  # [N, T]
-    attention_mask: torch.Tensor  # [N, T]
-    labels: torch.Tensor  # [N, T], aligned (see Encoded)
-    answer_positions: torch.Tensor  # [N, A], padded with 0
+    Padded layout: B = N rows of T tokens. Packed layout (`packed_layout`): B = 1 row holding
+    all N sequences back to back, with `position_ids` restarting at 0 for each; nothing is
+    padding. `offsets` locates each sequence in the flattened [B * T] positions either way.
+    """
+
+    input_ids: torch.Tensor  # [B, T]
+    attention_mask: torch.Tensor  # [B, T]
+    labels: torch.Tensor  # [B, T], aligned (see Encoded)
+    offsets: torch.Tensor  # [N] flat index of each sequence's first token
+    lengths: torch.Tensor  # [N] tokens per sequence
+    answer_positions: torch.Tensor  # [N, A] within each sequence, padded with 0
     answer_mask: torch.Tensor  # [N, A]
     row: torch.Tensor  # [N] question index within the batch
     slot: torch.Tensor  # [N] slot index
     slot_mask: torch.Tensor  # [Q, P]
     example_index: list[int]
+    position_ids: torch.Tensor | None = None  # [1, T], set only in the packed layout
 
     @property
     def tokens(self) -> int:
@@ -124,34 +132,69 @@ class Batch:
         return self
 
 
-def collate(groups: list[Group], n_slots: int, pad_id: int) -> Batch:
-    """Right-pad every sequence of the given question groups into one batch."""
-    seqs = [(r, s, enc) for r, g in enumerate(groups) for s, enc in sorted(g.slots.items())]
-    longest = max(len(e.input_ids) for _, _, e in seqs)
-    answer_len = max(len(e.answer_positions) for _, _, e in seqs)
-    n = len(seqs)
-    ids = torch.full((n, longest), pad_id, dtype=torch.long)
-    attn = torch.zeros((n, longest), dtype=torch.long)
-    labels = torch.full((n, longest), IGNORE_INDEX, dtype=torch.long)
-    ans_pos = torch.zeros((n, answer_len), dtype=torch.long)
-    ans_mask = torch.zeros((n, answer_len), dtype=torch.bool)
-    slot_mask = torch.zeros((len(groups), n_slots), dtype=torch.bool)
-    for i, (r, s, e) in enumerate(seqs):
-        t, a = len(e.input_ids), len(e.answer_positions)
+@dataclass(frozen=True)
+class Layout:
+    """The token tensors of one batch, padded or packed (see `Batch`)."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    labels: torch.Tensor
+    offsets: torch.Tensor
+    position_ids: torch.Tensor | None = None
+
+
+def padded_layout(seqs: list[Encoded], pad_id: int) -> Layout:
+    """Right-pad every sequence to the longest one: [N, T]."""
+    longest = max(len(e.input_ids) for e in seqs)
+    ids = torch.full((len(seqs), longest), pad_id, dtype=torch.long)
+    attn = torch.zeros((len(seqs), longest), dtype=torch.long)
+    labels = torch.full((len(seqs), longest), IGNORE_INDEX, dtype=torch.long)
+    for i, e in enumerate(seqs):
+        t = len(e.input_ids)
         ids[i, :t] = torch.tensor(e.input_ids)
         attn[i, :t] = 1
         labels[i, :t] = torch.tensor(e.labels)
+    return Layout(ids, attn, labels, torch.arange(len(seqs)) * longest)
+
+
+def packed_layout(seqs: list[Encoded]) -> Layout:
+    """Concatenate every sequence into one row [1, sum T], positions restarting at 0 each.
+
+    No padding reaches the model; `mind.packing` keeps attention within each sequence.
+    """
+    lengths = torch.tensor([len(e.input_ids) for e in seqs])
+    ids = torch.tensor([t for e in seqs for t in e.input_ids]).unsqueeze(0)
+    labels = torch.tensor([t for e in seqs for t in e.labels]).unsqueeze(0)
+    positions = torch.cat([torch.arange(n) for n in lengths.tolist()]).unsqueeze(0)
+    offsets = lengths.cumsum(0) - lengths
+    return Layout(ids, torch.ones_like(ids), labels, offsets, positions)
+
+
+def collate(groups: list[Group], n_slots: int, pad_id: int, packed: bool = False) -> Batch:
+    """All sequences of the given question groups in one batch, padded or packed."""
+    seqs = [(r, s, enc) for r, g in enumerate(groups) for s, enc in sorted(g.slots.items())]
+    encoded = [e for _, _, e in seqs]
+    layout = packed_layout(encoded) if packed else padded_layout(encoded, pad_id)
+    answer_len = max(len(e.answer_positions) for e in encoded)
+    ans_pos = torch.zeros((len(seqs), answer_len), dtype=torch.long)
+    ans_mask = torch.zeros((len(seqs), answer_len), dtype=torch.bool)
+    slot_mask = torch.zeros((len(groups), n_slots), dtype=torch.bool)
+    for i, (r, s, e) in enumerate(seqs):
+        a = len(e.answer_positions)
         ans_pos[i, :a] = torch.tensor(e.answer_positions)
         ans_mask[i, :a] = True
         slot_mask[r, s] = True
     return Batch(
-        ids,
-        attn,
-        labels,
-        ans_pos,
-        ans_mask,
-        torch.tensor([r for r, _, _ in seqs]),
-        torch.tensor([s for _, s, _ in seqs]),
-        slot_mask,
-        [g.example_index for g in groups],
+        input_ids=layout.input_ids,
+        attention_mask=layout.attention_mask,
+        labels=layout.labels,
+        offsets=layout.offsets,
+        lengths=torch.tensor([len(e.input_ids) for e in encoded]),
+        answer_positions=ans_pos,
+        answer_mask=ans_mask,
+        row=torch.tensor([r for r, _, _ in seqs]),
+        slot=torch.tensor([s for _, s, _ in seqs]),
+        slot_mask=slot_mask,
+        example_index=[g.example_index for g in groups],
+        position_ids=layout.position_ids,
     )

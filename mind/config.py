@@ -70,19 +70,22 @@ class TrainConfig(Section):
     questions_per_batch: int = Field(2, gt=0, description="Questions per micro-batch.")
     grad_accum: int = Field(1, gt=0, description="Micro-batches per student step.")
     max_seq_len: int = Field(512, ge=32, description="Tokens per sequence (prompt included).")
-    lr: float = Field(2e-4, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
+    packing: bool = Field(
+        True, description="Concatenate a batch's sequences into one row (no padding)."
+    )
+    lr: float = Field(2e-4, gt=0, description="Student learning rate (AdamW).")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
     lr_schedule: Literal["constant", "linear", "cosine"] = "cosine"
-    max_grad_norm: float = Field(1.0, gt=0)
+    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
     finetune: Literal["lora", "full"] = "lora"
-    lora_r: int = Field(16, gt=0)
-    lora_alpha: int = Field(32, gt=0)
-    lora_dropout: float = Field(0.0, ge=0, lt=1)
+    lora_r: int = Field(16, gt=0, description="LoRA rank.")
+    lora_alpha: int = Field(32, gt=0, description="LoRA scaling numerator.")
+    lora_dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on LoRA inputs.")
     lora_target: str = Field("all-linear", description="peft target_modules.")
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
     save_every: int = Field(50, gt=0, description="Checkpoint every N optimiser steps.")
-    keep_checkpoints: int = Field(2, gt=0)
+    keep_checkpoints: int = Field(2, gt=0, description="Newest checkpoints kept.")
     sft_perspective: str | None = Field(
         None, description="Perspective used by sft/sbs (default: first available)."
     )
@@ -114,11 +117,11 @@ class TeacherConfig(Section):
     model: str = Field(min_length=1)
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
-    temperature: float = Field(0.0, ge=0)
-    max_tokens: int = Field(512, gt=0)
-    max_concurrency: int = Field(8, gt=0)
-    timeout_s: float = Field(120.0, gt=0)
-    max_retries: int = Field(5, ge=0)
+    temperature: float = Field(0.0, ge=0, description="0 = greedy.")
+    max_tokens: int = Field(512, gt=0, description="Longest rationale, in tokens.")
+    max_concurrency: int = Field(8, gt=0, description="Requests in flight at once.")
+    timeout_s: float = Field(120.0, gt=0, description="Per-request timeout.")
+    max_retries: int = Field(5, ge=0, description="Retries on 429, 5xx, connection errors.")
     batch_size: int = Field(8, gt=0, description="hf backend generation batch.")
 
 
@@ -127,18 +130,18 @@ class BenchmarkConfig(Section):
     path: str | None = None
     dataset: str | None = Field(None, description="Studio dataset id in place of path.")
     kind: Literal["id", "ood"] = "id"
-    max_questions: int | None = Field(None, gt=0)
+    max_questions: int | None = Field(None, gt=0, description="First N questions only.")
 
 
 class EvalConfig(Section):
     benchmarks: list[BenchmarkConfig] = Field(default_factory=list)
-    max_new_tokens: int = Field(256, gt=0)
-    batch_size: int = Field(16, gt=0)
+    max_new_tokens: int = Field(256, gt=0, description="Longest answer generated.")
+    batch_size: int = Field(16, gt=0, description="Questions per generation batch.")
 
 
 class AnalysisConfig(Section):
-    probe_questions: int = Field(16, gt=0)
-    pca_components: int = Field(32, gt=1)
+    probe_questions: int = Field(16, gt=0, description="Questions in the fixed probe set.")
+    pca_components: int = Field(32, gt=1, description="PCA width before clustering.")
     max_clusters: int = Field(20, gt=1, description="DPMM upper bound on components.")
     active_threshold: float = Field(0.01, gt=0, lt=1, description="Weight of an active cluster.")
 

@@ -170,7 +170,8 @@ class Trainer:
             self.pos.cursor += 1
             if self.pos.cursor == len(order):
                 self.pos.epoch, self.pos.cursor = self.pos.epoch + 1, 0
-        return collate(picked, len(self.slots), self.tokenizer.pad_token_id).to(self.device)
+        pad_id, packed = self.tokenizer.pad_token_id, self.config.train.packing
+        return collate(picked, len(self.slots), pad_id, packed).to(self.device)
 
     # -- one step --------------------------------------------------------------------------
 
@@ -249,13 +250,15 @@ class Trainer:
             self.pos.meta_pending = 0
 
     def optimiser_step(self) -> dict[str, Any]:
-        """Run one optimiser step and return its metrics record."""
+        """Run one optimiser step on the next batches and return its metrics record."""
+        return self.step_on([self._next_batch() for _ in range(self.config.train.grad_accum)])
+
+    def step_on(self, batches: list[Batch]) -> dict[str, Any]:
+        """One optimiser step over the given micro-batches (benchmarks feed their own)."""
         joint = self.pos.step >= self.warmup
         lr = self.scheduler.get_last_lr()[0] if joint else 0.0
         start = time.perf_counter()
-        parts = [
-            self._micro_step(self._next_batch(), joint) for _ in range(self.config.train.grad_accum)
-        ]
+        parts = [self._micro_step(batch, joint) for batch in batches]
         if joint:
             params = [p for p in self.model.parameters() if p.requires_grad]
             torch.nn.utils.clip_grad_norm_(params, self.config.train.max_grad_norm)
