@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -51,6 +52,16 @@ class TestGenerate:
         assert body["temperature"] == 0.0 and body["max_tokens"] == 8
         assert "seed" not in body  # greedy decoding ignores it
         assert server.authorizations == ["Bearer sk-test"] * 3
+
+    def test_works_inside_a_running_event_loop(self):
+        """Notebooks and Playwright's sync API already run a loop in the caller's thread."""
+        with ChatServer(echo) as server:
+
+            async def inside() -> list:
+                return list(backend(server).generate(requests(2)))
+
+            results = asyncio.run(inside())
+        assert sorted(r.key for r in results) == ["k0", "k1"]
 
     def test_works_without_an_api_key(self, monkeypatch):
         """Local servers (vLLM, TGI) need no key: none is sent when the env var is unset."""

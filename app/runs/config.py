@@ -18,8 +18,8 @@ from app.datasets.exceptions import DatasetNotFound
 from app.datasets.models import Dataset
 from app.runs.exceptions import InvalidConfig
 from app.settings import Settings
-from mind.bundled import BUNDLED_STUDENTS
 from mind import perspectives
+from mind.bundled import BUNDLED_STUDENTS
 from mind.config import ConfigError, RunConfig, parse_config
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import os
+import threading
 import time
 from collections.abc import AsyncGenerator, Generator, Sequence
 from datetime import UTC, datetime
@@ -79,16 +80,28 @@ class _RetryAfterOrBackoff:
 
 
 def _drain(stream: AsyncGenerator[T, None]) -> Generator[T, None, None]:
-    """Iterate an async generator from synchronous code, on a private event loop."""
+    """Iterate an async generator from synchronous code, on a private event loop.
+
+    The loop runs in its own thread, so this also works where the caller's thread already
+    runs one (a notebook, Playwright's sync API).
+    """
+
+    async def step() -> T:
+        return await anext(stream)
+
     loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="teacher-http", daemon=True)
+    thread.start()
     try:
         while True:
             try:
-                yield loop.run_until_complete(anext(stream))
+                yield asyncio.run_coroutine_threadsafe(step(), loop).result()
             except StopAsyncIteration:
                 return
     finally:
-        loop.run_until_complete(stream.aclose())
+        asyncio.run_coroutine_threadsafe(stream.aclose(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
         loop.close()
 
 
