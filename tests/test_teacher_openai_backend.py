@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -54,13 +55,17 @@ class TestGenerate:
         assert server.authorizations == ["Bearer sk-test"] * 3
 
     def test_works_inside_a_running_event_loop(self):
-        """Notebooks and Playwright's sync API already run a loop in the caller's thread."""
+        """Notebooks and Playwright's sync API already run a loop in the caller's thread.
+        (The caller here is a fresh thread, so the test owns its loop.)"""
+        results: list = []
         with ChatServer(echo) as server:
 
-            async def inside() -> list:
-                return list(backend(server).generate(requests(2)))
+            async def inside() -> None:
+                results.extend(backend(server).generate(requests(2)))
 
-            results = asyncio.run(inside())
+            caller = threading.Thread(target=asyncio.run, args=(inside(),))
+            caller.start()
+            caller.join(timeout=30)
         assert sorted(r.key for r in results) == ["k0", "k1"]
 
     def test_works_without_an_api_key(self, monkeypatch):
