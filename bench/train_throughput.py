@@ -34,7 +34,7 @@ from mind.config import RunConfig, parse_config
 from mind.losses import IGNORE_INDEX
 from mind.metanet import MetaNet
 from mind.methods import spec_for
-from mind.student import DTYPES
+from mind.student import DTYPES, prepare_for_training
 from mind.trainer import Position, Trainer, lr_factor
 
 EMBED_DIM = 384  # all-MiniLM-L6-v2, MetaNet's default sentence encoder
@@ -97,26 +97,14 @@ def real_tokens(groups: list[Group]) -> int:
 
 
 def build_model(args: argparse.Namespace, config: RunConfig, device: torch.device) -> Any:
-    """A random model of the shape, LoRA-wrapped like `mind.student.load_student` does."""
+    """A random model of the shape, prepared for training as the trainer's student is."""
     torch.manual_seed(args.seed)
     shape = SHAPES[args.shape]()
     with device:
         model = AutoModelForCausalLM.from_config(
             shape, dtype=DTYPES[args.dtype], attn_implementation="sdpa"
         )
-    t = config.train
-    if t.finetune == "lora":
-        from peft import LoraConfig, get_peft_model
-
-        lora = LoraConfig(
-            r=t.lora_r,
-            lora_alpha=t.lora_alpha,
-            lora_dropout=t.lora_dropout,
-            target_modules=t.lora_target,
-            task_type="CAUSAL_LM",
-        )
-        model = get_peft_model(model, lora)
-    return model.train()
+    return prepare_for_training(model, config.train).train()
 
 
 def run_config(args: argparse.Namespace, packing: bool) -> RunConfig:

@@ -91,18 +91,23 @@ def load_student(name: str, cfg: TrainConfig, trainable: bool = True) -> Any:
     )
     if not trainable:
         return model.eval().requires_grad_(False)
-    if cfg.finetune == "lora":
-        from peft import LoraConfig, get_peft_model
+    return prepare_for_training(model, cfg)
 
-        lora = LoraConfig(
-            r=cfg.lora_r,
-            lora_alpha=cfg.lora_alpha,
-            lora_dropout=cfg.lora_dropout,
-            target_modules=cfg.lora_target,
-            task_type="CAUSAL_LM",
-        )
-        model = get_peft_model(model, lora)
-    return model
+
+def prepare_for_training(model: Any, cfg: TrainConfig) -> Any:
+    """Wrap with LoRA adapters when `cfg.finetune == 'lora'`; full fine-tuning trains all."""
+    if cfg.finetune != "lora":
+        return model
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=cfg.lora_target,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora)
 
 
 def load_for_inference(name: str, adapter: str | None, cfg: TrainConfig) -> Any:

@@ -8,19 +8,14 @@ Screenshots go to test-artifacts/screenshots/ (gitignored) for people to look at
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from app.cli import main as cli
+from tests.service.helpers import embedded_studio
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = os.environ.get("MIND_CHROMIUM", "/usr/bin/chromium")
@@ -39,52 +34,18 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_ready(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"the studio did not start within {timeout}s")
-
-
 @pytest.fixture(scope="session")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The studio's base URL; one admin user (EMAIL, PASSWORD) exists."""
     home = tmp_path_factory.mktemp("studio-home")
-    env = os.environ | {"MIND_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     os.environ["MIND_HOME"] = str(home)
     try:
         assert cli(["migrate"]) == 0
         assert cli(["create-user", "--email", EMAIL, "--password", PASSWORD, "--admin"]) == 0
     finally:
         del os.environ["MIND_HOME"]
-    port = _free_port()
-    log = (home / "up.log").open("wb")
-    up = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "up", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, 60)
+    with embedded_studio(home) as url:
         yield url
-    finally:
-        os.killpg(up.pid, signal.SIGTERM)
-        up.wait(timeout=60)
-        log.close()
 
 
 @pytest.fixture(scope="package")  # Playwright's loop must not outlive the browser tests

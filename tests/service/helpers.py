@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -89,3 +93,42 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker"], env=env, stdout=out, stderr=out
         )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def embedded_studio(home: Path, **env: str) -> Iterator[str]:
+    """`mind-studio up` (web + one local worker) on a free port; yields its base URL.
+
+    The database of `home` must already be migrated. The whole process group is stopped on
+    exit, so no worker or training child outlives the test.
+    """
+    port = free_port()
+    log = (home / "up.log").open("wb")
+    up = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "up", "--port", str(port)],
+        env=os.environ | {"MIND_HOME": str(home), "HF_HUB_OFFLINE": "1", **env},
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(ready, 60, "the studio")
+        yield url
+    finally:
+        os.killpg(up.pid, signal.SIGTERM)
+        up.wait(timeout=60)
+        log.close()

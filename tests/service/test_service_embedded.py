@@ -3,23 +3,12 @@ takes the same submission as team mode through to a succeeded run."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
 from app.cli import main as cli
-from tests.service.helpers import run_config, svamp_files, wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.service.helpers import embedded_studio, run_config, svamp_files, wait_for
 
 
 def test_up_runs_a_submission_to_success(
@@ -32,53 +21,33 @@ def test_up_runs_a_submission_to_success(
     capsys.readouterr()
     cli(["create-token", "--email", "me@team.test"])
     token = capsys.readouterr().out.strip().splitlines()[-1]
-    port = free_port()
-    env = os.environ | {"MIND_HOME": str(home), "MIND_HEARTBEAT_S": "1", "MIND_LOST_AFTER_S": "5"}
-    log = (tmp_path / "up.log").open("wb")
-    up = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "up", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}/api/v1"
     headers = {"Authorization": f"Bearer {token}"}
-    try:
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
-
-            def ready() -> bool:
-                try:
-                    return http.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            wait_for(ready, 60, "the web server")
-            questions, rationales = svamp_files(shared, tmp_path / "data")
-            ids = {}
-            for kind, path in (("questions", questions), ("rationales", rationales)):
-                with path.open("rb") as handle:
-                    answer = http.post("/datasets", data={"kind": kind}, files={"file": handle})
-                assert answer.status_code == 201, answer.text
-                ids[kind] = answer.json()["id"]
-            config = run_config(tiny_student, ids["questions"], ids["rationales"])
-            created = http.post("/runs", json={"name": "embedded", "config": config})
-            assert created.status_code == 201, created.text
-            run_id = created.json()["id"]
-            run = wait_for(
-                lambda: (
-                    (r := http.get(f"/runs/{run_id}").json())["status"]
-                    in ("succeeded", "failed", "cancelled")
-                    and r
-                ),
-                240,
-                "the run to finish",
-            )
-            assert run["status"] == "succeeded", run
-            assert http.get(f"/runs/{run_id}/metrics").json()["loss"]["steps"] == [1, 2, 3]
-            assert len(http.get(f"/runs/{run_id}/evaluations").json()) == 2
-            assert len(http.get(f"/runs/{run_id}/latent").json()) == 2
-        assert (home / "studio.db").exists() and (home / "broker.db").exists()
-    finally:
-        os.killpg(up.pid, signal.SIGTERM)
-        up.wait(timeout=60)
+    with (
+        embedded_studio(home, MIND_HEARTBEAT_S="1", MIND_LOST_AFTER_S="5") as url,
+        httpx.Client(base_url=f"{url}/api/v1", headers=headers, timeout=30) as http,
+    ):
+        questions, rationales = svamp_files(shared, tmp_path / "data")
+        ids = {}
+        for kind, path in (("questions", questions), ("rationales", rationales)):
+            with path.open("rb") as handle:
+                answer = http.post("/datasets", data={"kind": kind}, files={"file": handle})
+            assert answer.status_code == 201, answer.text
+            ids[kind] = answer.json()["id"]
+        config = run_config(tiny_student, ids["questions"], ids["rationales"])
+        created = http.post("/runs", json={"name": "embedded", "config": config})
+        assert created.status_code == 201, created.text
+        run_id = created.json()["id"]
+        run = wait_for(
+            lambda: (
+                (r := http.get(f"/runs/{run_id}").json())["status"]
+                in ("succeeded", "failed", "cancelled")
+                and r
+            ),
+            240,
+            "the run to finish",
+        )
+        assert run["status"] == "succeeded", run
+        assert http.get(f"/runs/{run_id}/metrics").json()["loss"]["steps"] == [1, 2, 3]
+        assert len(http.get(f"/runs/{run_id}/evaluations").json()) == 2
+        assert len(http.get(f"/runs/{run_id}/latent").json()) == 2
+    assert (home / "studio.db").exists() and (home / "broker.db").exists()
