@@ -37,7 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MIND_SHARED", ROOT.parent / "shared"))
 
 METHODS = ("zero_shot", "sft", "uniform", "mcc", "mind")
-MULTI_RATIONALE = ("uniform", "mcc", "mind")  # they set the budget; sft is matched to it
 PERSPECTIVES = ["formal_symbolic", "decomposition", "planning", "other:standard_cot"]
 TRAIN_SPLIT = "mcc-kd:train"
 SFT_PERSPECTIVE = "other:standard_cot"

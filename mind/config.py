@@ -14,7 +14,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 Method = Literal["zero_shot", "sft", "sbs", "uniform", "mcc", "mind", "specialist"]
-TRAINED_METHODS: tuple[str, ...] = ("sft", "sbs", "uniform", "mcc", "mind", "specialist")
 
 DEFAULT_INSTRUCTION = (
     "Solve the problem. Think step by step, then finish with a final line of the form "

@@ -3,6 +3,8 @@
 Shapes: Q questions per batch, P perspective slots per question, A answer tokens, V vocab.
 `mask` [Q, P] is True where a question has a rationale for that slot. Masked slots never
 contribute, and a row with nothing to compare contributes zero rather than NaN.
+The per-rationale cross-entropy CE_k itself is `mind.forward.student_forward` (built only
+at labelled positions, so it lives beside the model call).
 """
 
 from __future__ import annotations
@@ -10,21 +12,8 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 IGNORE_INDEX = -100
-
-
-def sequence_ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Token-mean cross-entropy per sequence.
-
-    logits [N, T, V] predict labels [N, T] (already aligned: logits[:, t] predicts
-    labels[:, t]); positions with IGNORE_INDEX are skipped. Returns [N]; a sequence with
-    no labelled token gets 0.
-    """
-    tok = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), reduction="none")
-    valid = (labels != IGNORE_INDEX).float()
-    return (tok.view_as(valid) * valid).sum(1) / valid.sum(1).clamp_min(1)
 
 
 def masked_log_softmax(x: torch.Tensor, mask: torch.Tensor, dim: int = -1) -> torch.Tensor:

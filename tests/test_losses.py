@@ -12,23 +12,6 @@ def log(p: list[float]) -> torch.Tensor:
     return torch.tensor(p).log()
 
 
-class TestSequenceCE:
-    def test_uniform_logits_give_log_vocab_and_skip_ignored(self):
-        """A uniform distribution over V tokens costs ln V per token, ignored tokens cost 0."""
-        logits = torch.zeros(2, 3, 4)
-        labels = torch.tensor([[1, 2, -100], [-100, -100, -100]])
-        ce = losses.sequence_ce(logits, labels)
-        assert ce[0].item() == pytest.approx(math.log(4))
-        assert ce[1].item() == 0.0
-
-    def test_is_token_mean_not_sum(self):
-        logits = torch.zeros(1, 4, 3)
-        logits[0, 0, 0] = 10.0  # first token nearly free
-        labels = torch.tensor([[0, 1, -100, -100]])
-        expected = (-torch.log_softmax(logits[0, 0], -1)[0] + math.log(3)) / 2
-        assert losses.sequence_ce(logits, labels)[0].item() == pytest.approx(expected.item())
-
-
 class TestJSD:
     def test_disjoint_distributions_give_ln2(self):
         assert losses.jsd(log([1.0, 0.0]), log([0.0, 1.0])).item() == pytest.approx(math.log(2))

@@ -19,7 +19,6 @@ from mind import plots
 
 MAX_POINTS = 400
 WEIGHT_KEYS = ("weight", "selected", "score")
-FIGURES = ("loss", "weights", "selected", "evaluation", "latent")
 
 
 def step_rows(metrics: dict[str, dict], weights: dict[str, dict]) -> list[dict[str, Any]]:
