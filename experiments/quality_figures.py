@@ -80,21 +80,25 @@ def latent_grid(panels: list[tuple[str, dict[str, Any]]], path: Path) -> Path:
 
 
 def weight_curves(runs: list[tuple[str, list[dict[str, Any]]]], path: Path) -> Path:
-    """MetaNet's weight per perspective at every step of each mind run; warm-up shaded."""
-    fig, axes = plt.subplots(len(runs), 1, figsize=(7.5, 2.8 * len(runs)), squeeze=False)
-    for ax, (name, rows) in zip(axes.flat, runs, strict=True):
-        perspectives = sorted({p for r in rows for p in r["perspectives"]})
+    """Per mind run: MetaNet's score per perspective, and its weight in the loss after the
+    beta selection (0 when dropped), at every step; warm-up shaded."""
+    fields = (("score", "MetaNet score"), ("weight", "weight in the loss"))
+    fig, axes = plt.subplots(len(runs), 2, figsize=(11, 2.8 * len(runs)), squeeze=False)
+    for row, (name, metrics) in zip(axes, runs, strict=True):
+        perspectives = sorted({p for r in metrics for p in r["perspectives"]})
         colour = _colour_of(perspectives)
-        steps = [r["step"] for r in rows]
-        for perspective in perspectives:
-            ws = [r["perspectives"].get(perspective, {}).get("weight", math.nan) for r in rows]
-            ax.plot(steps, ws, color=colour[perspective], label=perspective, linewidth=1.2)
-        warmup = [r["step"] for r in rows if "warmup" in r["phase"]]
-        if warmup:
-            ax.axvspan(min(warmup) - 0.5, max(warmup) + 0.5, color="0.9", label="warm-up")
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel("optimiser step")
-        ax.set_ylabel("weight")
-        ax.legend(fontsize=7, ncol=len(perspectives) + 1, loc="upper left")
+        steps = [r["step"] for r in metrics]
+        warmup = [r["step"] for r in metrics if "warmup" in r["phase"]]
+        for ax, (field, label) in zip(row, fields, strict=True):
+            for perspective in perspectives:
+                values = [
+                    r["perspectives"].get(perspective, {}).get(field, math.nan) for r in metrics
+                ]
+                ax.plot(steps, values, color=colour[perspective], label=perspective, linewidth=1.2)
+            if warmup:
+                ax.axvspan(min(warmup) - 0.5, max(warmup) + 0.5, color="0.9", label="warm-up")
+            ax.set_title(f"{name}: {label}", fontsize=9)
+            ax.set_xlabel("optimiser step")
+        row[0].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return _save(fig, path)

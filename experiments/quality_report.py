@@ -483,8 +483,10 @@ maps are `latent.html` in each run's directory.
 
 ## MIND perspective weights over training
 
-MetaNet's weight per perspective at every step (warm-up shaded), then the mean per tenth
-of the steps; each run's `report.html` has every other curve.{
+Left: MetaNet's score per perspective; right: the perspective's weight in the loss, after
+the beta rule drops the ones scoring under beta x the best (weight 0) and the rest are
+renormalised; warm-up shaded. The table gives the mean weight per tenth of the steps; each
+run's `report.html` has every other curve.{
         _image(figures, "weights", doc, "MetaNet weight per perspective over training")
     }
 
