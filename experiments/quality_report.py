@@ -142,17 +142,18 @@ def correctness(run_dir: Path) -> dict[str, list[bool]]:
 def paired_with_mind(out: Path, runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """mind against every other run of its seed and against zero_shot, per benchmark."""
     rows = []
+    right = {name: correctness(out / name) for name in runs}  # each file read once
     for name, run in runs.items():
         if run["method"] != "mind":
             continue
-        mind = correctness(out / name)
+        mind = right[name]
         others = [
             other
             for other, r in runs.items()
             if r["method"] == "zero_shot" or (r["seed"] == run["seed"] and r["method"] != "mind")
         ]
         for other in others:
-            theirs = correctness(out / other)
+            theirs = right[other]
             for bench in BENCHMARKS:
                 if bench in mind and bench in theirs:
                     only_mind, only_other, p = mcnemar(mind[bench], theirs[bench])
