@@ -101,7 +101,8 @@ def run_stream(
     """The API's SSE stream behind the session cookie (EventSource sends no bearer token)."""
     runs.get(session, run_id)
     start = last_event_id if last_event_id is not None else after
-    events = stream.run_events(request.app.state.sessionmaker, run_id, start)
+    state = request.app.state
+    events = stream.run_events(state.sessionmaker, state.db_slots, run_id, start)
     return EventSourceResponse(_as_log(events))
 
 

@@ -16,6 +16,7 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 ACTIVE = ("queued", "running", "cancelling")
 TERMINAL = ("succeeded", "failed", "cancelled")
 STATUSES = ("validating", *ACTIVE, *TERMINAL)
+NAME_MAX = 200
 
 
 class Run(Base):
@@ -23,7 +24,7 @@ class Run(Base):
     __table_args__ = (Index("ix_runs_created_at_id", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
     owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     parent_id: Mapped[str | None] = mapped_column(
         ForeignKey("runs.id", ondelete="SET NULL"), default=None
@@ -45,6 +46,9 @@ class Run(Base):
     pid: Mapped[int | None] = mapped_column(default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
     cancel_requested_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Outbox: set once the queued attempt's task reached the broker; null means the
+    # reconciler must (re)send it.
+    dispatched_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)

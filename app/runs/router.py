@@ -83,6 +83,8 @@ def list_events(
     service.get(session, run_id)
     if "text/event-stream" in accept:
         start = last_event_id if last_event_id is not None else after
-        factory = request.app.state.sessionmaker
-        return EventSourceResponse(stream.run_events(factory, run_id, start))
+        state = request.app.state
+        return EventSourceResponse(
+            stream.run_events(state.sessionmaker, state.db_slots, run_id, start)
+        )
     return [EventOut.model_validate(e) for e in service.list_events(session, run_id, after, limit)]

@@ -30,12 +30,15 @@ def get_by_email(session: Session, email: str) -> User:
     return user
 
 
-def create_token(session: Session, user: User, name: str = "") -> tuple[ApiToken, str]:
+def create_token(
+    session: Session, user: User, name: str = "", kind: str = "api"
+) -> tuple[ApiToken, str]:
     """A new token row and the token itself, which is never stored and shown only now."""
     token = security.new_token()
     row = ApiToken(
         user_id=user.id,
         name=name,
+        kind=kind,
         token_hash=security.hash_token(token),
         prefix=token[: len(security.TOKEN_PREFIX) + 4],
     )
@@ -44,12 +47,20 @@ def create_token(session: Session, user: User, name: str = "") -> tuple[ApiToken
     return row, token
 
 
-def authenticate(session: Session, token: str) -> User | None:
-    row = session.scalar(
+def find_token(session: Session, token: str, kind: str) -> ApiToken | None:
+    """The live (unrevoked) token row of this kind, or None."""
+    return session.scalar(
         select(ApiToken).where(
-            ApiToken.token_hash == security.hash_token(token), ApiToken.revoked_at.is_(None)
+            ApiToken.token_hash == security.hash_token(token),
+            ApiToken.kind == kind,
+            ApiToken.revoked_at.is_(None),
         )
     )
+
+
+def authenticate(session: Session, token: str) -> User | None:
+    """The user of a live API token (never of a browser session)."""
+    row = find_token(session, token, "api")
     if row is None:
         return None
     row.last_used_at = utcnow()
