@@ -23,6 +23,12 @@ NAMING = {
 }
 
 
+# The largest BIGINT: integer query parameters are bounded by it, since larger ones cannot
+# match anything and the databases refuse them (an overflow, not a clear 4xx).
+MAX_BIGINT = 2**63 - 1
+MAX_PAGE = 10**9
+
+
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; every stored time is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
