@@ -26,8 +26,10 @@ CHECKS = ",".join(
         "response_schema_conformance",
     )
 )
-MAX_EXAMPLES = 10  # per operation
-TIME_LIMIT_S = 90
+MAX_EXAMPLES = 8  # per operation: about 200 requests, 20 s on a quiet 2-core machine
+TIME_LIMIT_S = 150  # a hard ceiling for a busy machine
+# Revoking tokens would let the probe revoke its own (it learns ids from GET /tokens).
+SKIP = "revoke_token_api_v1_tokens__token_id__delete"
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
@@ -66,6 +68,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
                 f"--max-examples={MAX_EXAMPLES}",
                 "--header",
                 f"Authorization: Bearer {token}",
+                "--phases=examples,fuzzing",
+                f"--exclude-operation-id={SKIP}",
                 "--seed=1",
                 "--no-color",
             ],
