@@ -67,13 +67,14 @@ def current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     """The token's user. Only API tokens count here (a browser session cookie is not a
-    bearer token), and a client that keeps sending invalid ones gets 429."""
+    bearer token), and a client that keeps sending invalid ones gets 429 (counted only on
+    failures, so valid requests cost no rate-limit lookup)."""
     if credentials is None:
         raise Unauthorized("missing bearer token", "Authorization")
-    client = client_key(request)
-    throttle.check("bad_token_attempts", client, "invalid tokens", "Authorization")
     user = users.authenticate(session, credentials.credentials)
     if user is None:
+        client = client_key(request)
+        throttle.check("bad_token_attempts", client, "invalid tokens", "Authorization")
         throttle.hit("bad_token_attempts", client)
         raise Unauthorized("invalid or revoked token", "Authorization")
     return user

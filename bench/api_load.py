@@ -6,7 +6,7 @@ worker), then drives `--clients` concurrent clients for `--seconds`, each altern
 run list and a random run's detail. Prints p50/p99/max latency and the error count (any
 5xx or transport error); exits 1 if any request failed or took over `--max-s`.
 
-    .venv/bin/python bench/api_load.py [--clients 100] [--seconds 20] [--embedded]
+    .venv/bin/python -m bench.api_load [--clients 100] [--seconds 20] [--embedded]
 """
 
 from __future__ import annotations
@@ -120,12 +120,16 @@ def wait_ready(base: str, seconds: float = 60) -> None:
     raise RuntimeError(f"the studio at {base} did not start")
 
 
-def serve(env: dict[str, str], command: str, port: int) -> subprocess.Popen:
+def serve(
+    env: dict[str, str], command: str, port: int, log: Path | None = None
+) -> subprocess.Popen:
+    """`mind-studio COMMAND` in its own process group; its output to `log` if given."""
+    out = log.open("wb") if log else subprocess.DEVNULL
     return subprocess.Popen(
         [sys.executable, "-m", "app.cli", command, "--port", str(port)],
         env=os.environ | env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=out,
+        stderr=out,
         start_new_session=True,
     )
 
@@ -145,6 +149,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--max-s", type=float, default=5.0, help="slowest acceptable request")
     parser.add_argument("--embedded", action="store_true", help="`up` on SQLite, no Postgres")
+    parser.add_argument("--log", type=Path, help="write the studio's output here")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="mind-load-"))
@@ -164,7 +169,7 @@ def main() -> int:
     try:
         upgrade(url)
         token, ids = seed(url, args.runs)
-        server = serve(env, "up" if args.embedded else "web", port)
+        server = serve(env, "up" if args.embedded else "web", port, args.log)
         base = f"http://127.0.0.1:{port}"
         wait_ready(base)
         load = asyncio.run(drive(f"{base}/api/v1", token, ids, args.clients, args.seconds))
