@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -44,13 +45,13 @@ class OwnRedis:
 
 
 class OwnPostgres:
-    """A Postgres cluster in `folder`, run as the `postgres` user on a free port."""
+    """A Postgres cluster in `folder` (which the `postgres` user must be able to reach:
+    pytest's own temporary folders are private to root), on a free port."""
 
     def __init__(self, folder: Path) -> None:
         self.folder, self.port = folder, free_port()
         self.data = folder / "data"
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-        folder.mkdir(parents=True, exist_ok=True)
         shutil.chown(folder, "postgres", "postgres")
         self._as_postgres(["initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres"])
 
@@ -86,14 +87,20 @@ class OwnPostgres:
 
 
 @contextmanager
-def own_postgres(folder: Path) -> Iterator[OwnPostgres]:
-    server = OwnPostgres(folder)
-    server.start()
+def own_postgres() -> Iterator[OwnPostgres]:
+    """A started throwaway cluster, stopped and deleted afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="mind-pg-"))
+    folder.chmod(0o755)
     try:
-        yield server
+        server = OwnPostgres(folder)
+        server.start()
+        try:
+            yield server
+        finally:
+            with suppress(subprocess.CalledProcessError):
+                server.stop()
     finally:
-        with suppress(subprocess.CalledProcessError):
-            server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _wait(check, what: str, timeout: float = 30) -> None:

@@ -155,7 +155,7 @@ class TestWorker:
     def test_database_down_during_a_run_pauses_it(
         self, tmp_path: Path, shared: Path, tiny_student: str, workers: list
     ) -> None:
-        with own_postgres(tmp_path / "pg") as postgres:
+        with own_postgres() as postgres:
             url = postgres.database("studio")
             upgrade(url)
             settings = Settings(
