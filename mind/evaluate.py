@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from mind.answers import AnswerType, answers_match, detect_answer_type, extract_answer
+from mind.answers import EXTRACTOR_VERSION, AnswerType, detect_answer_type, judge
 from mind.config import BenchmarkConfig, EvalConfig
 from mind.data import Question, read_questions
 from mind.prompting import prompt_text
@@ -95,15 +95,15 @@ def score(
     kind = answer_type or detect_answer_type(questions)
     rows = []
     for q, output in zip(questions, outputs, strict=True):
-        prediction = extract_answer(output, kind, q.choices)
+        judged = judge(output, q, kind)
         rows.append(
             {
                 "id": q.id,
                 "question": q.question,
                 "gold": q.answer,
                 "output": output,
-                "prediction": prediction,
-                "correct": answers_match(prediction, q.answer, kind),
+                "prediction": judged.prediction,
+                "correct": judged.correct,
             }
         )
     n = len(rows)
@@ -160,6 +160,7 @@ def evaluate(
             "accuracy": accuracy,
             "kind": bench.kind,
             "answer_type": kind,
+            "extractor_version": EXTRACTOR_VERSION,
         }
         if reporter is not None:
             reporter.event(

@@ -67,7 +67,7 @@ class TestExtractAnswer:
             pytest.param("The answer is C", "C", id="bare"),
             pytest.param("The answer is **(D) yell at**.", "D", id="bold"),
             pytest.param("Answer: A) ignore", "A", id="answer-colon"),
-            pytest.param("I pick B) here, not (A).", "A", id="last-paren"),
+            pytest.param("B) looks fine, but (A) fits better.", "A", id="last-paren"),
             pytest.param("The answer is a pencil.", None, id="article-is-not-a-letter"),
             pytest.param("The answer is to enforce the rules.", "B", id="choice-text"),
             pytest.param(
