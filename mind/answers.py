@@ -104,7 +104,7 @@ def answer_type(question: Question) -> AnswerType:
     gold = question.answer.strip()
     if question.choices or re.fullmatch(r"\(?[A-J]\)?", gold):
         return "letter"
-    if gold.lower() in ("yes", "no"):
+    if gold.lower().rstrip(".") in ("yes", "no", "true", "false"):
         return "yesno"
     if _to_float(gold) is not None:
         return "number"
@@ -113,12 +113,16 @@ def answer_type(question: Question) -> AnswerType:
 
 def detect_answer_type(questions: Iterable[Question]) -> AnswerType:
     """One type for a whole benchmark; a few LaTeX golds make a numeric set `latex` (MATH)."""
-    counts = Counter(answer_type(q) for q in questions)
+    return type_of_benchmark(Counter(answer_type(q) for q in questions))
+
+
+def type_of_benchmark(counts: Counter[str]) -> AnswerType:
+    """The benchmark's type from how many questions imply each type."""
     if not counts:
         raise ValueError("cannot detect the answer type of an empty benchmark")
     if "latex" in counts:
         return "latex"
-    return counts.most_common(1)[0][0]
+    return counts.most_common(1)[0][0]  # type: ignore[return-value]
 
 
 def judge(text: str, question: Question, kind: AnswerType) -> Judged:
@@ -318,6 +322,11 @@ def _extract_yesno(text: str) -> str | None:
     return _yesno_word(_last(_YESNO_STRONG, text))
 
 
+def _yesno_value(text: str) -> str | None:
+    """`yes`/`no` for a whole answer such as `Yes`, `true` or `False.`; None otherwise."""
+    return _YESNO_WORDS.get(_strip_math(text).lower())
+
+
 def _extract_latex(text: str) -> str | None:
     candidate = _canonical(text)
     if candidate:
@@ -351,7 +360,9 @@ def answers_match(pred: str | None, gold: str, answer_type: AnswerType) -> bool:
         if p is None or g is None:
             return pred.strip() == gold.strip()
         return math.isclose(p, g, rel_tol=REL_TOL)
-    if answer_type in ("letter", "yesno"):
+    if answer_type == "yesno":
+        return _yesno_value(pred) is not None and _yesno_value(pred) == _yesno_value(gold)
+    if answer_type == "letter":
         return _strip_math(pred).strip("()").lower() == _strip_math(gold).strip("()").lower()
     if answer_type == "latex":
         return latex_equal(pred, gold)
