@@ -189,9 +189,10 @@ def _cut_run_on(text: str) -> str:
 
 def _prepare(text: str, kind: AnswerType) -> str:
     """Normalised text: LaTeX keeps its symbols, other types also fold full-width forms."""
+    text = normalize_numerals(text)
     if kind != "latex":
         text = unicodedata.normalize("NFKC", text)
-    return _cut_run_on(normalize_numerals(text))
+    return _cut_run_on(text)
 
 
 def _number_in(candidate: str) -> str | None:

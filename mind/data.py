@@ -52,6 +52,8 @@ def _text(obj: dict[str, Any], name: str, path: Path, line: int, required: bool 
         raise DataError(path, line, name, f"expected text, got {_type_name(value)}")
     if required and not value.strip():
         raise DataError(path, line, name, "empty")
+    if "\x00" in value:
+        raise DataError(path, line, name, "contains a NUL character (a binary file?)")
     return value
 
 

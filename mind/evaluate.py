@@ -13,11 +13,12 @@ from typing import Any
 
 import torch
 
-from mind.answers import EXTRACTOR_VERSION, AnswerType, detect_answer_type, judge
+from mind.answers import EXTRACTOR_VERSION, detect_answer_type
 from mind.config import BenchmarkConfig, EvalConfig
 from mind.data import Question, read_questions
 from mind.prompting import prompt_text
 from mind.reporting import Reporter
+from mind.scoring import score
 
 BENCHMARK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -84,30 +85,6 @@ def generate_answers(
         new_tokens = generated[:, batch["input_ids"].shape[1] :]
         outputs += tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
     return [text.strip() for text in outputs]
-
-
-def score(
-    questions: list[Question], outputs: list[str], answer_type: AnswerType | None = None
-) -> tuple[int, float, list[dict[str, Any]]]:
-    """(n, accuracy, per-example rows); the answer type is detected when not given."""
-    if len(questions) != len(outputs):
-        raise ValueError(f"{len(questions)} questions but {len(outputs)} outputs")
-    kind = answer_type or detect_answer_type(questions)
-    rows = []
-    for q, output in zip(questions, outputs, strict=True):
-        judged = judge(output, q, kind)
-        rows.append(
-            {
-                "id": q.id,
-                "question": q.question,
-                "gold": q.answer,
-                "output": output,
-                "prediction": judged.prediction,
-                "correct": judged.correct,
-            }
-        )
-    n = len(rows)
-    return n, (sum(r["correct"] for r in rows) / n if n else 0.0), rows
 
 
 def _mean(values: list[float]) -> float | None:

@@ -211,10 +211,9 @@ def _line_at(text: str, pos: int) -> int:
 
 def read_csv(path: Path, limits: Limits) -> Iterator[tuple[int, Item]]:
     """RFC 4180 CSV with a header row; quoted cells may hold newlines, any size of cell."""
-    budget = _Budget(path, limits)
     csv.field_size_limit(max(csv.field_size_limit(), limits.max_decoded_bytes or 2**31 - 1))
-    with _open(path, "r", encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle, strict=True)
+    with _open(path, "rb") as handle:
+        reader = csv.reader(_utf8_lines(handle, path, _Budget(path, limits)), strict=True)
         header = _csv_row(reader, path)
         if header is None:
             return
@@ -223,12 +222,22 @@ def read_csv(path: Path, limits: Limits) -> Iterator[tuple[int, Item]]:
             row = _csv_row(reader, path)
             if row is None:
                 return
-            budget.spend(sum(map(len, row)) + len(row), start)
             if len(row) != len(header):
                 message = f"{len(row)} fields, but the header has {len(header)}"
                 yield start, DataError(path, start, None, message)
                 continue
             yield start, _csv_record(dict(zip(header, row, strict=True)), path, start)
+
+
+def _utf8_lines(handle: Any, path: Path, budget: _Budget) -> Iterator[str]:
+    """Decoded lines with their endings (what csv.reader wants); DataError on the line
+    that is not UTF-8. A BOM at the start is dropped."""
+    for number, raw in enumerate(handle, start=1):
+        budget.spend(len(raw), number)
+        text = _decode(raw, path, number)
+        if isinstance(text, DataError):
+            raise text
+        yield text.removeprefix(BOM) if number == 1 else text
 
 
 def _csv_row(reader: Any, path: Path) -> list[str] | None:
@@ -238,8 +247,6 @@ def _csv_row(reader: Any, path: Path) -> list[str] | None:
             row = next(reader)
         except StopIteration:
             return None
-        except UnicodeDecodeError:
-            raise DataError(path, reader.line_num + 1, None, "not UTF-8") from None
         except csv.Error as exc:
             raise DataError(path, reader.line_num, None, f"invalid CSV ({exc})") from None
         if any(cell.strip() for cell in row):

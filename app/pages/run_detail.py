@@ -24,6 +24,7 @@ from app.runs import stream
 from app.runs.models import ACTIVE, Run
 from app.settings import Settings
 from app.users.models import User
+from mind.answers import EXTRACTOR_VERSION
 
 router = APIRouter(prefix="/runs/{run_id}", include_in_schema=False)
 LOG_TAIL = 300
@@ -33,7 +34,8 @@ PANELS = ("actions", "facts", "evaluation", "latent", "files")
 
 def _results(session: Session, settings: Settings, run: Run, user: User) -> dict[str, Any]:
     """What the results panel shows; re-rendered for live updates."""
-    summaries = figures.eval_summaries(results.evaluations(session, run.id))
+    current = results.evaluations(session, run.id)
+    summaries = figures.eval_summaries(current)
     trained, base = summaries.get("trained"), summaries.get("base")
     bench = sorted((trained or {}).get("benchmarks", {}).items(), key=lambda i: i[1]["kind"])
     manage = user.is_admin or user.id == run.owner_id
@@ -52,6 +54,9 @@ def _results(session: Session, settings: Settings, run: Run, user: User) -> dict
         and run.status in ("failed", "cancelled")
         and runs.has_checkpoint(settings, run),
         "can_delete": manage and run.status not in ("running", "cancelling"),
+        "extractor_versions": sorted({e.extractor_version for e in current}),
+        "extractor_version": EXTRACTOR_VERSION,
+        "can_rescore": manage and bool(results.stale_evaluations(current)),
     }
 
 
@@ -165,6 +170,14 @@ def resume(
     run_id: str, user: FormUser, session: SessionDep, settings: SettingsDep
 ) -> RedirectResponse:
     runs.resume(session, settings, user, run_id)
+    return RedirectResponse(f"/runs/{run_id}", status_code=303)
+
+
+@router.post("/rescore")
+def rescore(
+    run_id: str, user: FormUser, session: SessionDep, settings: SettingsDep
+) -> RedirectResponse:
+    results.rescore(session, settings.storage, runs.get(session, run_id), user)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 

@@ -37,7 +37,7 @@ def read_predictions(
 
 def run(args: argparse.Namespace) -> int:
     from mind.answers import detect_answer_type
-    from mind.evaluate import score
+    from mind.scoring import score
 
     try:
         questions = read_questions(args.benchmark)
