@@ -269,15 +269,43 @@ def _csv_record(cells: dict[str, str], path: Path, line: int) -> Item:
 
 
 def read_parquet(path: Path, limits: Limits) -> Iterator[tuple[int, Item]]:
-    """Row by row, string columns kept dictionary-encoded, so a file whose few distinct
-    values repeat over many rows is only expanded as far as the decoded-bytes limit."""
+    """Row by row after two checks that decode nothing: the row count and stored sizes in
+    the footer, then the expanded size of every column computed on the still
+    dictionary-encoded batches, so a file whose few values repeat over many rows (a
+    "bomb") is refused before any of it is turned into Python text."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         meta = pq.read_metadata(path)
+        _check_footer(path, meta, limits)
+        schema = meta.schema.to_arrow_schema()
+        strings = [
+            f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_binary(f.type)
+        ]
+        parquet = pq.ParquetFile(path, read_dictionary=strings)
+        decoded = sum(_decoded_bytes(b) for b in parquet.iter_batches(batch_size=PARQUET_SCAN_ROWS))
+        if limits.max_decoded_bytes is not None and decoded > limits.max_decoded_bytes:
+            raise DataError(
+                path,
+                0,
+                None,
+                f"expands to {decoded} bytes once decoded, more than {limits.max_decoded_bytes}",
+            )
+        number = 0
+        for batch in parquet.iter_batches(batch_size=PARQUET_ROWS):
+            for row in batch.to_pylist():
+                number += 1
+                yield number, {k: v for k, v in row.items() if v is not None}
     except (pa.ArrowException, OSError):
         raise DataError(path, 0, None, "not a readable Parquet file") from None
+
+
+PARQUET_SCAN_ROWS = 1 << 16
+PARQUET_ROWS = 1024
+
+
+def _check_footer(path: Path, meta: Any, limits: Limits) -> None:
     if limits.max_rows is not None and meta.num_rows > limits.max_rows:
         raise DataError(path, 0, None, f"{meta.num_rows} rows, more than {limits.max_rows}")
     stored = sum(
@@ -289,35 +317,29 @@ def read_parquet(path: Path, limits: Limits) -> Iterator[tuple[int, Item]]:
         raise DataError(
             path, 0, None, f"expands to {stored} bytes, more than {limits.max_decoded_bytes}"
         )
-    budget = _Budget(path, limits)
-    schema = meta.schema.to_arrow_schema()
-    strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_binary(f.type)]
-    try:
-        parquet = pq.ParquetFile(path, read_dictionary=strings)
-        number = 0
-        for batch in parquet.iter_batches(batch_size=256):
-            columns = batch.columns
-            for i in range(batch.num_rows):
-                number += 1
-                record = {
-                    name: value
-                    for name, column in zip(batch.schema.names, columns, strict=True)
-                    if (value := column[i].as_py()) is not None
-                }
-                budget.spend(sum(_size(v) for v in record.values()), number)
-                yield number, record
-    except (pa.ArrowException, OSError):
-        raise DataError(path, 0, None, "not a readable Parquet file") from None
 
 
-def _size(value: Any) -> int:
-    if isinstance(value, str | bytes):
-        return len(value)
-    if isinstance(value, list | tuple):
-        return sum(map(_size, value)) + 1
-    if isinstance(value, dict):
-        return sum(map(_size, value.values())) + 1
-    return 8
+def _decoded_bytes(batch: Any) -> int:
+    """Bytes a batch takes once every value is expanded (text and binary exactly)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = 0
+    for column in batch.columns:
+        if pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
+            lengths = pc.binary_length(column.dictionary)
+            total += pc.sum(pc.take(lengths, column.indices)).as_py() or 0
+        elif _is_text(column.type):
+            total += pc.sum(pc.binary_length(column)).as_py() or 0
+        else:
+            total += column.nbytes
+    return total
+
+
+def _is_text(kind: Any) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_string(kind)
 
 
 READERS: dict[str, Reader] = {
