@@ -14,7 +14,7 @@ import torch
 
 from mind.curation import Example, canonical_line
 from mind.losses import IGNORE_INDEX
-from mind.prompting import assistant_suffix, prompt_text
+from mind.student_prompt import assistant_suffix, prompt_text
 
 ANSWER_LEAD = "\nThe answer is"
 SBS_PREFIXES = {"task:answer": "[answer] ", "task:rationale": "[rationale] "}
@@ -37,7 +37,7 @@ class Group:
     slots: dict[int, Encoded]
 
 
-class Encoder:
+class ExampleTokenizer:
     """Turns examples into token ids with the student's chat template."""
 
     def __init__(self, tokenizer: Any, instruction: str, max_seq_len: int):

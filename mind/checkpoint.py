@@ -1,4 +1,4 @@
-"""Checkpoints that resume exactly: weights, optimisers, schedule, MetaNet, RNG, data position.
+"""Checkpoints that resume exactly: weights, optimizers, schedule, MetaNet, RNG, data position.
 
 Layout of `checkpoints/step-N/`: `adapter/` (LoRA, loadable by peft) or `model/` (full
 fine-tuning, loadable by transformers), `trainer.pt` (everything else) and `manifest.json`.

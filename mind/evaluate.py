@@ -16,8 +16,8 @@ import torch
 from mind.answers import AnswerType, answers_match, detect_answer_type, extract_answer
 from mind.config import BenchmarkConfig, EvalConfig
 from mind.data import Question, read_questions
-from mind.prompting import prompt_text
-from mind.reporting import Reporter
+from mind.reporter import Reporter
+from mind.student_prompt import prompt_text
 
 BENCHMARK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 

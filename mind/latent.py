@@ -29,7 +29,7 @@ from sklearn.mixture import BayesianGaussianMixture
 from mind.config import AnalysisConfig
 from mind.curation import Example
 from mind.plots import latent_map
-from mind.prompting import prompt_text
+from mind.student_prompt import prompt_text
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ def loss_curves(metrics: list[dict[str, Any]]) -> go.Figure:
             annotation_text="warm-up",
             annotation_position="top left",
         )
-    return style_figure(fig, "Training losses", "optimiser step", "loss")
+    return style_figure(fig, "Training losses", "optimizer step", "loss")
 
 
 def _perspective_rows(metrics: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -86,7 +86,7 @@ def weight_heatmap(metrics: list[dict[str, Any]]) -> go.Figure:
             hovertemplate="step %{x}<br>%{y}<br>weight %{z:.3f}<extra></extra>",
         )
     )
-    return style_figure(fig, "Perspective weights", "optimiser step", "perspective")
+    return style_figure(fig, "Perspective weights", "optimizer step", "perspective")
 
 
 def selected_set_size(metrics: list[dict[str, Any]]) -> go.Figure:
@@ -96,7 +96,7 @@ def selected_set_size(metrics: list[dict[str, Any]]) -> go.Figure:
     fig = go.Figure(go.Scatter(x=[r["step"] for r in rows], y=sizes, mode="lines", name="selected"))
     fig.update_yaxes(rangemode="tozero")
     return style_figure(
-        fig, "Selected perspectives per question", "optimiser step", "mean |selected set|"
+        fig, "Selected perspectives per question", "optimizer step", "mean |selected set|"
     )
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from mind.commands.train import train_run
 from mind.config import parse_config
-from mind.reporting import FileReporter
+from mind.reporter import FileReporter
 
 pytestmark = pytest.mark.slow
 

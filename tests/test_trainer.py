@@ -13,7 +13,7 @@ import torch
 
 from mind.commands.train import train_run
 from mind.config import RunConfig, parse_config
-from mind.reporting import NullReporter
+from mind.reporter import NullReporter
 from mind.trainer import Trainer
 from mind.training_data import load_training_data
 

@@ -26,7 +26,7 @@ from worker.context import WorkerContext
 POLL_S = 0.5
 
 
-def _mine(session: Session, run_id: str, attempt: int) -> Run | None:
+def _run_of_attempt(session: Session, run_id: str, attempt: int) -> Run | None:
     """The run, locked, if it still belongs to this attempt."""
     run = session.get(Run, run_id, with_for_update=True)
     return run if run is not None and run.attempt == attempt else None
@@ -34,7 +34,7 @@ def _mine(session: Session, run_id: str, attempt: int) -> Run | None:
 
 def claim(ctx: WorkerContext, run_id: str, attempt: int) -> bool:
     with ctx.sessionmaker.begin() as session:
-        run = _mine(session, run_id, attempt)
+        run = _run_of_attempt(session, run_id, attempt)
         if run is None or run.status != "queued":
             return False
         run.status, run.heartbeat_at = "running", utcnow()
@@ -72,7 +72,7 @@ def watch(ctx: WorkerContext, run_id: str, attempt: int, child: subprocess.Popen
             continue
         last_beat = time.monotonic()
         with ctx.sessionmaker.begin() as session:
-            run = _mine(session, run_id, attempt)
+            run = _run_of_attempt(session, run_id, attempt)
             if run is None or run.status not in ("running", "cancelling"):
                 _kill_group(child)
                 break
@@ -97,7 +97,7 @@ def _exit_reason(code: int) -> str:
 def settle(ctx: WorkerContext, run_id: str, attempt: int, code: int) -> str | None:
     """The final status, decided only once the child has exited."""
     with ctx.sessionmaker.begin() as session:
-        run = _mine(session, run_id, attempt)
+        run = _run_of_attempt(session, run_id, attempt)
         if run is None or run.status not in ("running", "cancelling"):
             return None
         completed = code == 0 and (run.summary or {}).get("status") == "completed"
@@ -120,7 +120,7 @@ def execute(ctx: WorkerContext, run_id: str, attempt: int) -> str:
         return "skipped"
     child = spawn(ctx, run_id)
     with ctx.sessionmaker.begin() as session:
-        run = _mine(session, run_id, attempt)
+        run = _run_of_attempt(session, run_id, attempt)
         if run is not None:
             run.pid = child.pid
     watch(ctx, run_id, attempt, child)

@@ -42,7 +42,7 @@ def loss_overlay(runs: list[Run], rows: dict[str, list[dict[str, Any]]]) -> go.F
                 line={"color": _colour(i)},
             )
         )
-    return style_figure(fig, "Training loss (total)", "optimiser step", "loss")
+    return style_figure(fig, "Training loss (total)", "optimizer step", "loss")
 
 
 def weight_overlay(runs: list[Run], rows: dict[str, list[dict[str, Any]]]) -> go.Figure:
@@ -62,7 +62,7 @@ def weight_overlay(runs: list[Run], rows: dict[str, list[dict[str, Any]]]) -> go
                 )
             )
     fig.update_yaxes(range=[0, 1])
-    style_figure(fig, "Perspective weights", "optimiser step", "weight")
+    style_figure(fig, "Perspective weights", "optimizer step", "weight")
     # One entry per run and perspective: too many for the space above the plot.
     fig.update_layout(
         height=560,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.datasets import service as datasets
 from app.results.models import MetricPoint
-from app.runs.config import Checked
+from app.runs.config import CheckedConfig
 from app.runs.models import Run
 from app.settings import Settings
 from mind.config import RunConfig
@@ -78,7 +78,7 @@ def throughput(session: Session, student: str) -> tuple[float, str]:
     return statistics.median(values), f"median of this student's last {HISTORY_RUNS} runs"
 
 
-def preflight(session: Session, settings: Settings, checked: Checked) -> Preflight:
+def preflight(session: Session, settings: Settings, checked: CheckedConfig) -> Preflight:
     config, found = checked.config, checked.datasets
     out = Preflight()
     out.tokens_per_s, out.throughput_source = throughput(session, config.student)

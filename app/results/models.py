@@ -17,7 +17,7 @@ def _run_fk() -> Mapped[str]:
 
 
 class MetricPoint(Base):
-    """One scalar of one optimiser step (loss, sft_loss, lr, tokens_per_s, ...)."""
+    """One scalar of one optimizer step (loss, sft_loss, lr, tokens_per_s, ...)."""
 
     __tablename__ = "metric_points"
     __table_args__ = (Index("ix_metric_points_run_name_step", "run_id", "name", "step"),)

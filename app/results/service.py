@@ -29,7 +29,7 @@ LATENT_FIELDS = ("n_points", "n_clusters", "purity", "nmi")
 
 
 def record_step(session: Session, run_id: str, record: dict[str, Any]) -> None:
-    """One optimiser step; a resumed run may log a step again, so earlier copies go first."""
+    """One optimizer step; a resumed run may log a step again, so earlier copies go first."""
     step = int(record["step"])
     for table in (MetricPoint, PerspectiveWeight):
         session.execute(delete(table).where(table.run_id == run_id, table.step >= step))

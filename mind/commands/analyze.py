@@ -53,7 +53,7 @@ def _fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mind.latent import analyze  # torch and transformers load only when analysing
+    from mind.latent import analyze  # torch and transformers load only when analyzing
     from mind.student import load_for_inference, load_tokenizer
 
     try:

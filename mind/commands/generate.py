@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mind.config import ConfigError, load_config
 from mind.data import DataError
-from mind.reporting import FileReporter
+from mind.reporter import FileReporter
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -13,7 +13,7 @@ from mind.data import DataError
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("run", help="generate, train, evaluate and analyse in one go (resumable)")
+    p = sub.add_parser("run", help="generate, train, evaluate and analyze in one go (resumable)")
     p.add_argument("--config", type=Path, required=True, help="run config (YAML or JSON)")
     p.add_argument("--output", type=Path, required=True, help="run directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mind.pipeline import run_pipeline
-    from mind.reporting import FileReporter
+    from mind.reporter import FileReporter
     from mind.teacher.generate import GenerationStopped
 
     try:

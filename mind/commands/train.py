@@ -10,7 +10,7 @@ from typing import Any
 
 from mind.config import ConfigError, RunConfig, dump_config, load_config, parse_config
 from mind.data import DataError
-from mind.reporting import FileReporter, Reporter, truncate_metrics
+from mind.reporter import FileReporter, Reporter, truncate_metrics
 
 
 def register(sub: Any) -> None:

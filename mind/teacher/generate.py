@@ -21,7 +21,7 @@ from mind.config import ConfigError, RunConfig, TeacherConfig
 from mind.data import Question, Rationale, read_questions
 from mind.judge import rule_judge
 from mind.perspectives import BUILTIN, Perspective, resolve
-from mind.reporting import NullReporter, Reporter
+from mind.reporter import NullReporter, Reporter
 from mind.teacher.backend import Request, Result, Sampling, make_backend
 from mind.teacher.cache import TeacherCache, cache_key
 from mind.teacher.prompts import PROMPT_STYLE, Messages, build_messages, prompt_sha256
