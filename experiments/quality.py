@@ -29,25 +29,23 @@ import time
 from pathlib import Path
 from typing import Any
 
+from experiments.quality_design import (
+    BENCHMARKS,
+    METHODS,
+    PERSPECTIVES,
+    PREFER_TEACHERS,
+    RATIONALES,
+    SFT_PERSPECTIVE,
+    SUBSET_SEED,
+    TRAIN_SPLIT,
+)
+from experiments.quality_report import write_results
 from mind.config import RunConfig, parse_config
 from mind.data import iter_jsonl
 from mind.reporter import FileReporter
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MIND_SHARED", ROOT.parent / "shared"))
-
-METHODS = ("zero_shot", "sft", "uniform", "mcc", "mind")
-PERSPECTIVES = ["formal_symbolic", "decomposition", "planning", "other:standard_cot"]
-TRAIN_SPLIT = "mcc-kd:train"
-SFT_PERSPECTIVE = "other:standard_cot"
-PREFER_TEACHERS = ["gpt-4"]  # the strongest teacher's rationale wherever it is correct
-SUBSET_SEED = 0  # --train-questions draws its subset with this seed, whatever --seeds is
-RATIONALES = "teacher_rationales/svamp_test.jsonl"
-BENCHMARKS = {  # name: (source file under shared/, kind)
-    "svamp": ("datasets/svamp/test.jsonl", "id"),
-    "strategyqa": ("datasets/strategyqa/dev.jsonl", "ood"),
-    "commonsenseqa": ("datasets/commonsenseqa/dev.jsonl", "ood"),
-}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -343,8 +341,6 @@ def _record_command(args: argparse.Namespace, argv: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from experiments.quality_report import write_results
-
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -16,7 +16,7 @@ from statistics import NormalDist, mean
 from typing import Any
 
 from experiments import quality_figures
-from experiments.quality import BENCHMARKS, METHODS, PERSPECTIVES
+from experiments.quality_design import BENCHMARKS, METHODS, PERSPECTIVES
 
 Z95 = NormalDist().inv_cdf(0.975)
 TRAJECTORY_PARTS = 10

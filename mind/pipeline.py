@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mind import checkpoint
-from mind.commands.train import train_run
 from mind.config import ConfigError, RunConfig, TrainConfig, dump_config
 from mind.curation import Example, curate
 from mind.data import questions_from_rationales, read_questions, read_rationales
 from mind.reporter import Reporter
+from mind.training_run import train_run
 
 STAGES = ("generating", "training", "evaluating", "analyzing")
 STATE_FILE = "pipeline.json"

@@ -15,11 +15,11 @@ from app.deps import SessionDep, SettingsDep
 from app.pages import hyperparams
 from app.pages.auth import FormUser, PageUser
 from app.pages.render import render
+from app.preflight.service import preflight
 from app.runs import config as run_config
 from app.runs import service as runs
 from app.runs.config import BUNDLED_STUDENTS
 from app.runs.exceptions import InvalidConfig
-from app.runs.preflight import preflight
 from app.users.models import User
 from mind.config import Method, RunConfig
 from mind.perspectives import BUILTIN, builtin_order

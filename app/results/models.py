@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
-from app.runs.models import BigId
+from app.db import Base, BigId, utcnow
 
 
 def _run_fk() -> Mapped[str]:

@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from app.datasets.models import RunDataset
 from app.db import utcnow
 from app.queue import EXECUTE_RUN, enqueue
 from app.runs import config as run_config
 from app.runs.exceptions import NothingToResume, NotOwner, RunNotFound, WrongStatus
-from app.runs.models import Run, RunDataset, RunEvent
+from app.runs.models import Run, RunEvent
 from app.runs.schemas import RunFilters
 from app.settings import Settings
 from app.users.models import User

@@ -22,8 +22,9 @@ from mind.data import Question, Rationale, read_questions
 from mind.judge import rule_judge
 from mind.perspectives import BUILTIN, Perspective, resolve
 from mind.reporter import NullReporter, Reporter
-from mind.teacher.backend import Request, Result, Sampling, make_backend
+from mind.teacher.backend import Request, Result, Sampling
 from mind.teacher.cache import TeacherCache, cache_key
+from mind.teacher.factory import make_backend
 from mind.teacher.prompts import PROMPT_STYLE, Messages, build_messages, prompt_sha256
 
 RATIONALES_FILE = "rationales.jsonl"
