@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 from mind import checkpoint
 from mind.config import ConfigError, RunConfig, TrainConfig, dump_config
-from mind.curation import Example, curate
-from mind.data import questions_from_rationales, read_questions, read_rationales
+from mind.curation import Example
 from mind.reporter import Reporter
+from mind.training_data import probe_examples
 from mind.training_run import train_run
 
 STAGES = ("generating", "training", "evaluating", "analyzing")
@@ -54,27 +54,6 @@ def trained_model(config: RunConfig, out_dir: Path) -> tuple[str, str | None]:
     if (latest / "adapter").exists():
         return config.student, str(latest / "adapter")
     return str(latest / "model"), None
-
-
-def probe_examples(config: RunConfig, rationales: Path) -> list[Example]:
-    """The fixed probe set: the first questions with accepted rationales, all perspectives."""
-    records = read_rationales(rationales)
-    questions = (
-        read_questions(config.data.questions)
-        if config.data.questions
-        else questions_from_rationales(records)
-    )
-    from mind.training_data import perspective_ids
-
-    cfg = config.data.model_copy(
-        update={
-            "downsample_easy": False,
-            "min_perspectives": 1,
-            "max_questions": config.analysis.probe_questions,
-        }
-    )
-    examples, _ = curate(questions, records, perspective_ids(config, records), cfg, config.seed)
-    return examples
 
 
 def _evaluate(config: RunConfig, model_ref: tuple[str, str | None], out_dir: Path, reporter):
