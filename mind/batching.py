@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from mind.curation import Example, canonical_line
+from mind.errors import InputError
 from mind.losses import IGNORE_INDEX
 from mind.student_prompt import assistant_suffix, prompt_text
 
@@ -57,7 +58,7 @@ class ExampleTokenizer:
         end = self._ids("." + self.suffix)
         room = self.max_seq_len - len(prompt) - len(lead) - len(ans) - len(end)
         if room < 0:
-            raise ValueError(f"prompt and answer alone exceed max_seq_len={self.max_seq_len}")
+            raise InputError(f"prompt and answer alone exceed max_seq_len={self.max_seq_len}")
         body_ids = self._ids(body)[:room]
         target = body_ids + lead + ans + end
         ids = prompt + target

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from mind.errors import InputError
+
 MANIFEST = "manifest.json"
 
 
@@ -87,7 +89,7 @@ def load_weights(model: Any, checkpoint_dir: Path) -> None:
         state = load_file(checkpoint_dir / "adapter" / "adapter_model.safetensors")
         result = set_peft_model_state_dict(model, state)
         if result.unexpected_keys:
-            raise ValueError(f"{checkpoint_dir}: adapter does not fit this student")
+            raise InputError(f"{checkpoint_dir}: adapter does not fit this student")
         return
     from transformers import AutoModelForCausalLM
 

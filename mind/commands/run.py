@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mind.config import ConfigError, load_config
-from mind.data import DataError
+from mind.config import load_config
 
 
 def register(sub: Any) -> None:
@@ -25,14 +24,11 @@ def run(args: argparse.Namespace) -> int:
     from mind.reporter import FileReporter
     from mind.teacher.generate import GenerationStopped
 
+    config = load_config(args.config)
+    args.output.mkdir(parents=True, exist_ok=True)
+    reporter = FileReporter(args.output, show_progress=not args.no_progress)
     try:
-        config = load_config(args.config)
-        args.output.mkdir(parents=True, exist_ok=True)
-        reporter = FileReporter(args.output, show_progress=not args.no_progress)
         summary = run_pipeline(config, args.output, reporter)
-    except (ConfigError, DataError) as exc:
-        print(f"mind run: {exc}", file=sys.stderr)
-        return 2
     except GenerationStopped:
         print("mind run: stopped during generation; run again to resume", file=sys.stderr)
         return 0

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from mind.config import ConfigError, RunConfig, load_config, parse_config
-from mind.data import DataError
 from mind.reporter import FileReporter
 
 
@@ -27,21 +25,17 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from mind.training_run import train_run  # torch loads only when training
 
-    try:
-        if args.config:
-            if args.output is None:
-                raise ConfigError("--output", "required with --config")
-            config, out_dir, resume = load_config(args.config), args.output, False
-        else:
-            config, out_dir, resume = _frozen(args.resume), args.resume, True
-        if args.max_steps is not None and args.max_steps <= 0:
-            raise ConfigError("--max-steps", "must be a positive number of steps")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        reporter = FileReporter(out_dir, show_progress=not args.no_progress)
-        summary = train_run(config, out_dir, reporter, resume=resume, stop_at=args.max_steps)
-    except (ConfigError, DataError) as exc:
-        print(f"mind train: {exc}", file=sys.stderr)
-        return 2
+    if args.config:
+        if args.output is None:
+            raise ConfigError("--output", "required with --config")
+        config, out_dir, resume = load_config(args.config), args.output, False
+    else:
+        config, out_dir, resume = _frozen(args.resume), args.resume, True
+    if args.max_steps is not None and args.max_steps <= 0:
+        raise ConfigError("--max-steps", "must be a positive number of steps")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reporter = FileReporter(out_dir, show_progress=not args.no_progress)
+    summary = train_run(config, out_dir, reporter, resume=resume, stop_at=args.max_steps)
     print(json.dumps(summary))
     return 0 if summary["status"] in ("completed", "stopped", "skipped") else 1
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mind.config import RunConfig
+from mind.config import ConfigError, RunConfig
 from mind.teacher.backend import Sampling, TeacherBackend
 
 
@@ -10,7 +10,7 @@ def make_backend(config: RunConfig) -> TeacherBackend:
     """The backend named by `config.teacher.backend`; heavy imports happen only here."""
     cfg = config.teacher
     if cfg is None:
-        raise ValueError("the run config has no teacher section")
+        raise ConfigError("teacher", "the run config has no teacher section")
     sampling = Sampling.from_config(cfg, config.seed)
     if cfg.backend == "hf":
         from mind.teacher.hf_backend import HFBackend

@@ -19,6 +19,7 @@ from typing import Any
 from mind.answers import answer_type, extract_answer
 from mind.config import ConfigError, RunConfig, TeacherConfig
 from mind.data import Question, Rationale, read_questions
+from mind.errors import MindError
 from mind.judge import rule_judge
 from mind.perspectives import BUILTIN, Perspective, resolve
 from mind.reporter import NullReporter, Reporter
@@ -32,7 +33,7 @@ REPORT_FILE = "generation_report.json"
 STAGE = "generating"
 
 
-class GenerationStopped(RuntimeError):
+class GenerationStopped(MindError, RuntimeError):
     """The reporter asked to stop; what was generated so far is kept in the cache."""
 
 
