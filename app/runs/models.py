@@ -9,10 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, new_id, utcnow
-
-ACTIVE = ("queued", "running", "cancelling")
-TERMINAL = ("succeeded", "failed", "cancelled")
-STATUSES = ("validating", *ACTIVE, *TERMINAL)
+from app.runs.status import RunStatus
 
 
 class Run(Base):
@@ -25,7 +22,7 @@ class Run(Base):
     parent_id: Mapped[str | None] = mapped_column(
         ForeignKey("runs.id", ondelete="SET NULL"), default=None
     )
-    status: Mapped[str] = mapped_column(String(16), index=True, default="validating")
+    status: Mapped[str] = mapped_column(String(16), index=True, default=RunStatus.VALIDATING)
     stage: Mapped[str | None] = mapped_column(String(16), default=None)
     progress: Mapped[float] = mapped_column(default=0.0)
     error: Mapped[str | None] = mapped_column(Text, default=None)
