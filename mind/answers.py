@@ -37,6 +37,7 @@ from latex2sympy2_extended.math_normalization import extract_boxed_content
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
 from mind.data import Question
+from mind.errors import InputError
 from mind.numerals import normalize_number_answer, normalize_numerals
 
 AnswerType = Literal["number", "letter", "yesno", "latex"]
@@ -119,7 +120,7 @@ def detect_answer_type(questions: Iterable[Question]) -> AnswerType:
 def type_of_benchmark(counts: Counter[str]) -> AnswerType:
     """The benchmark's type from how many questions imply each type."""
     if not counts:
-        raise ValueError("cannot detect the answer type of an empty benchmark")
+        raise InputError("cannot detect the answer type of an empty benchmark")
     if "latex" in counts:
         return "latex"
     return counts.most_common(1)[0][0]  # type: ignore[return-value]

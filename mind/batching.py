@@ -16,14 +16,15 @@ import torch
 
 from mind.config import ConfigError
 from mind.curation import Example, canonical_line
+from mind.errors import InputError
 from mind.losses import IGNORE_INDEX
-from mind.prompting import assistant_suffix, prompt_text
+from mind.student_prompt import assistant_suffix, prompt_text
 
 ANSWER_LEAD = "\nThe answer is"
 SBS_PREFIXES = {"task:answer": "[answer] ", "task:rationale": "[rationale] "}
 
 
-class PromptTooLong(ValueError):
+class PromptTooLong(InputError):
     """A prompt and answer that leave no room in `max_seq_len`; `tokens` is what they take."""
 
     def __init__(self, tokens: int, max_seq_len: int):
@@ -50,7 +51,7 @@ class Group:
     slots: dict[int, Encoded]
 
 
-class Encoder:
+class ExampleTokenizer:
     """Turns examples into token ids with the student's chat template."""
 
     def __init__(self, tokenizer: Any, instruction: str, max_seq_len: int):

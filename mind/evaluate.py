@@ -16,9 +16,10 @@ import torch
 from mind.answers import EXTRACTOR_VERSION, detect_answer_type
 from mind.config import BenchmarkConfig, EvalConfig
 from mind.data import Question, read_questions
-from mind.prompting import prompt_text
-from mind.reporting import Reporter
+from mind.errors import InputError
+from mind.reporter import Reporter
 from mind.scoring import score
+from mind.student_prompt import prompt_text
 
 BENCHMARK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -26,7 +27,7 @@ BENCHMARK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 def check_benchmark_name(name: str) -> str:
     """Names become file names: refuse anything that could leave the predictions folder."""
     if not BENCHMARK_NAME.fullmatch(name):
-        raise ValueError(
+        raise InputError(
             f"benchmark name {name!r} must match {BENCHMARK_NAME.pattern} "
             "(letters, digits, '_', '.', '-'; not starting with '.' or '-')"
         )
@@ -36,10 +37,10 @@ def check_benchmark_name(name: str) -> str:
 def load_benchmark(cfg: BenchmarkConfig) -> list[Question]:
     """The benchmark's questions, the first `max_questions` of them when set."""
     if cfg.path is None:
-        raise ValueError(f"benchmark {cfg.name!r}: resolve dataset {cfg.dataset!r} to a path first")
+        raise InputError(f"benchmark {cfg.name!r}: resolve dataset {cfg.dataset!r} to a path first")
     questions = read_questions(cfg.path)[: cfg.max_questions]
     if not questions:
-        raise ValueError(f"benchmark {cfg.name!r}: {cfg.path} holds no questions")
+        raise InputError(f"benchmark {cfg.name!r}: {cfg.path} holds no questions")
     return questions
 
 
@@ -112,7 +113,7 @@ def evaluate(
     """
     names = [check_benchmark_name(b.name) for b in eval_cfg.benchmarks]
     if len(set(names)) != len(names):
-        raise ValueError(f"benchmark names must be unique, got {names}")
+        raise InputError(f"benchmark names must be unique, got {names}")
     loaded = [(b, load_benchmark(b)) for b in eval_cfg.benchmarks]
     total, done = sum(len(qs) for _, qs in loaded), 0
     predictions_dir = Path(out_dir) / "predictions"

@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mind.errors import MindError
+
 BOM = "\ufeff"
 LIST_FIELDS = frozenset({"choices"})
 FORMATS = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
 
-class DataError(ValueError):
+class DataError(MindError, ValueError):
     """A bad record, located by file, line (1-based; 0 for the whole file) and field."""
 
     def __init__(self, path: str | Path, line: int, field_name: str | None, message: str):
