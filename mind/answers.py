@@ -66,10 +66,12 @@ _TEXT_WRAPPER = re.compile(
     r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname)\s*\{([^{}]*)\}"
 )
 _LATEX_NOISE = re.compile(r"\\(?:left|right|displaystyle)\b|\\[!,;: ]")
+_MARKER = (
+    r"(?:(?:next|new|another)\s+)?"
+    r"(?:question|q|problem|exercise|example|human|user|instruction|input)[ \t]*\d*[ \t]*"
+)
 _RUN_ON = re.compile(
-    r"\n[ \t]*(?:#+[ \t]*)?(?:question|q|problem|exercise|example|human|user|instruction|input)"
-    r"[ \t]*\d*[ \t]*[:.]",
-    re.IGNORECASE,
+    rf"\n[ \t]*(?:#+[ \t]*)?{_MARKER}[:.]|(?<=[.!?])[ \t]+{_MARKER}:", re.IGNORECASE
 )
 _ANSWERED = re.compile(r"\banswer\b[^\n]{0,40}?(?:\bis\b|:)|\\boxed|\\fbox", re.IGNORECASE)
 
@@ -301,7 +303,18 @@ def _extract_letter(text: str, choices: Sequence[str]) -> str | None:
     )
     if match:
         return match.group(1).upper()
-    return _choice_named(_unwrap(text), letters, choices)
+    return _lone_letter(text, letters) or _choice_named(_unwrap(text), letters, choices)
+
+
+def _lone_letter(text: str, letters: str) -> str | None:
+    """The one option letter standing alone in the text (`答案是 B`), if exactly one does;
+    `A` or `I` before a lowercase word (`A safe bet`, `I think`) is prose, not an option."""
+    found = {
+        m.group(1)
+        for m in re.finditer(rf"(?<![\w'’])([{letters}])(?![\w'’])", text)
+        if not (m.group(1) in "AI" and re.match(r"\s+[a-z]", text[m.end() :]))
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 def _yesno_word(match: re.Match[str] | None) -> str | None:

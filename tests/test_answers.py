@@ -190,6 +190,7 @@ class TestNumberFamilies:
             pytest.param(r"\boxed{75\%}", "75", id="latex-percent"),
             pytest.param(r"\boxed{\text{12 apples}}", "12", id="text-wrapper"),
             pytest.param("**Final answer:** 42", "42", id="final-answer-bold"),
+            pytest.param("The answer is ½.", "0.5", id="vulgar-fraction"),
         ],
     )
     def test_number(self, text: str, gold: str) -> None:
@@ -219,6 +220,16 @@ class TestNumberFamilies:
                 "Total: \\boxed{12}\n\nUser: and now double it?\nAssistant: \\boxed{24}",
                 "12",
                 id="invented-user-turn",
+            ),
+            pytest.param(
+                "That makes 18. The answer is 18. Question: And 3 + 4? The answer is 7.",
+                "18",
+                id="invented-question-same-line",
+            ),
+            pytest.param(
+                "The answer is 6.\n\nNext question: how many legs? The answer is 4.",
+                "6",
+                id="next-question",
             ),
             pytest.param(
                 "Q1. How many at first?\n5 at first.\nQ2. How many now?\n5 + 3 = 8.\n"
@@ -257,10 +268,15 @@ class TestLetterFamilies:
             pytest.param(r"\boxed{\textbf{D}}", "D", id="boxed-textbf"),
             pytest.param("The answer is d.", "D", id="canonical-lowercase"),
             pytest.param("The correct answer is B.", "B", id="correct-answer-is"),
+            pytest.param("答案是 B", "B", id="other-language-lone-letter"),
+            pytest.param("I think the best is D here", "D", id="lone-letter"),
         ],
     )
     def test_letter(self, text: str, expected: str) -> None:
         assert extract_answer(text, "letter", self.CHOICES4) == expected
+
+    def test_two_lone_letters_are_no_answer(self) -> None:
+        assert extract_answer("Between B and C, hard to say.", "letter", self.CHOICES4) is None
 
     def test_text_wrapper_is_not_a_choice(self) -> None:
         """`\\text` holds the letter x, a choice's text: the box's letter wins."""
