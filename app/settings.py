@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     storage_dir: Path | None = Field(None, description="Uploads and run folders (shared volume).")
     queue: str = Field("mind-runs", description="Celery queue the run tasks go to.")
     max_upload_bytes: int = Field(200 * 1024 * 1024, gt=0)
+    # What an upload may expand to once decoded (a compressed Parquet file can hold far more).
+    max_decoded_bytes: int = Field(256 * 1024 * 1024, gt=0, description="Decoded text limit.")
+    max_upload_rows: int = Field(1_000_000, gt=0, description="Records in one uploaded file.")
+    max_json_depth: int = Field(32, gt=0, description="Nesting of one uploaded record.")
     preview_rows: int = Field(5, gt=0)
     page_size_max: int = Field(200, gt=0)
     # Worker supervision; all in seconds.

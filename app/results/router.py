@@ -50,6 +50,20 @@ def evaluations(run_id: str, _: CurrentUser, session: SessionDep) -> list[Evalua
     return [EvaluationOut.model_validate(e) for e in service.evaluations(session, run_id)]
 
 
+@router.post("/evaluations/rescore", status_code=201)
+def rescore(
+    run_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> list[EvaluationOut]:
+    """Score the stored outputs again with the current answer extractor.
+
+    Only evaluations scored by an older extractor version are rescored; each gets a new
+    evaluation (the old one is kept). 409 when every evaluation is already current.
+    """
+    run = runs.get(session, run_id)
+    rows = service.rescore(session, settings.storage, run, user)
+    return [EvaluationOut.model_validate(e) for e in rows]
+
+
 @router.get("/evaluations/{benchmark}/predictions")
 def predictions(
     run_id: str,
