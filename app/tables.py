@@ -2,6 +2,7 @@
 
 from app.datasets.models import Dataset
 from app.db import Base
+from app.models.models import RegisteredModel
 from app.results.models import (
     Artifact,
     Checkpoint,
@@ -11,6 +12,8 @@ from app.results.models import (
     PerspectiveWeight,
 )
 from app.runs.models import Run, RunDataset, RunEvent
+from app.secrets.models import TeamSecret
+from app.teachers.models import TeacherJob
 from app.users.models import ApiToken, User
 
 __all__ = [
@@ -23,8 +26,11 @@ __all__ = [
     "LatentAnalysis",
     "MetricPoint",
     "PerspectiveWeight",
+    "RegisteredModel",
     "Run",
     "RunDataset",
     "RunEvent",
+    "TeacherJob",
+    "TeamSecret",
     "User",
 ]

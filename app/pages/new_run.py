@@ -12,13 +12,13 @@ from starlette.datastructures import FormData
 
 from app.datasets import service as datasets
 from app.deps import SessionDep, SettingsDep
+from app.models import service as models
 from app.pages import hyperparams
 from app.pages.auth import FormUser, PageUser
 from app.pages.preflight import preflight
 from app.pages.render import render
 from app.runs import config as run_config
 from app.runs import service as runs
-from app.runs.config import BUNDLED_STUDENTS
 from app.runs.exceptions import InvalidConfig
 from app.users.models import User
 from mind.config import Method, RunConfig
@@ -59,7 +59,7 @@ def _choices(session: Session) -> dict[str, Any]:
         "rationales": rationales,
         "perspectives": perspectives,
         "methods": METHODS,
-        "students": BUNDLED_STUDENTS,
+        "students": models.available_names(session),
         "params": hyperparams.params(),
         "titles": hyperparams.TITLES,
     }
