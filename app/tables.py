@@ -2,7 +2,6 @@
 
 from app.datasets.models import Dataset
 from app.db import Base
-from app.models.models import RegisteredModel
 from app.results.models import (
     Artifact,
     Checkpoint,
@@ -13,6 +12,7 @@ from app.results.models import (
 )
 from app.runs.models import Run, RunDataset, RunEvent
 from app.secrets.models import TeamSecret
+from app.students.models import RegisteredModel
 from app.teachers.models import TeacherJob
 from app.users.models import ApiToken, User
 

@@ -14,7 +14,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from app.db import utcnow
-from app.models.models import RegisteredModel
+from app.students.models import RegisteredModel
 from worker.context import WorkerContext
 
 PROGRESS_EVERY_S = 1.0

@@ -12,7 +12,6 @@ from starlette.datastructures import FormData
 
 from app.datasets import service as datasets
 from app.deps import SessionDep, SettingsDep
-from app.models import service as models
 from app.pages import hyperparams
 from app.pages.auth import FormUser, PageUser
 from app.pages.preflight import preflight
@@ -20,6 +19,7 @@ from app.pages.render import render
 from app.runs import config as run_config
 from app.runs import service as runs
 from app.runs.exceptions import InvalidConfig
+from app.students import service as models
 from app.users.models import User
 from mind.config import Method, RunConfig
 from mind.perspectives import BUILTIN, builtin_order

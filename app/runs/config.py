@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from app.datasets import service as datasets
 from app.datasets.exceptions import DatasetNotFound
 from app.datasets.models import Dataset
-from app.models import service as models
 from app.runs.exceptions import InvalidConfig
 from app.settings import Settings
+from app.students import service as models
 from app.teachers.credentials import teacher_problem
 from mind import perspectives
 from mind.config import ConfigError, RunConfig, parse_config

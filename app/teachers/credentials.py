@@ -14,9 +14,9 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
-from app.models import service as models
 from app.secrets import service as secrets
 from app.settings import Settings
+from app.students import service as models
 from mind.config import RunConfig, TeacherConfig
 
 DEFAULT_KEY_ENV = TeacherConfig.model_fields["api_key_env"].default

@@ -15,13 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden
-from app.models.exceptions import InvalidModel, ModelNotFound
-from app.models.facts import ModelFacts, folder_facts, gguf_facts
-from app.models.models import RegisteredModel
-from app.models.schemas import ModelOut, RunRef
 from app.queue import DOWNLOAD_MODEL, enqueue
 from app.runs.models import Run
 from app.settings import Settings
+from app.students.exceptions import InvalidModel, ModelNotFound
+from app.students.facts import ModelFacts, folder_facts, gguf_facts
+from app.students.models import RegisteredModel
+from app.students.schemas import ModelOut, RunRef
 from app.users.models import User
 from mind.bundled import BUNDLED_STUDENTS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.deps import CurrentUser, SessionDep, SettingsDep
-from app.models import service
-from app.models.schemas import ModelAdd, ModelOut
+from app.students import service
+from app.students.schemas import ModelAdd, ModelOut
 
 router = APIRouter(prefix="/models", tags=["models"])
 
