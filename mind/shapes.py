@@ -153,12 +153,11 @@ def _guess_columns(
 
 def apply(record: dict[str, Any], mapping: Mapping, kind: str) -> dict[str, Any]:
     """The canonical record; ShapeError names the source field at fault."""
-    if mapping.shape == "chat":
-        fields = _chat(record)
-    elif mapping.shape == "alpaca":
-        fields = _alpaca(record)
-    else:
-        fields = {}
+    fields: dict[str, Any] = {}
+    if mapping.shape in ("chat", "alpaca"):
+        question, reply = _chat(record) if mapping.shape == "chat" else _alpaca(record)
+        reply_role = "rationale" if kind == "rationales" else "answer"
+        fields = {"question": question, reply_role: reply}
     for role, column in mapping.columns.items():
         if column in record and record[column] is not None and role not in fields:
             fields[role] = record[column]
@@ -185,7 +184,8 @@ def _short_answer(value: Any) -> Any:
     return value
 
 
-def _alpaca(record: dict[str, Any]) -> dict[str, Any]:
+def _alpaca(record: dict[str, Any]) -> tuple[str, str]:
+    """(question, output): the instruction, then its input after a blank line."""
     instruction, extra = record.get("instruction"), record.get("input")
     if not isinstance(instruction, str) or not instruction.strip():
         raise ShapeError("instruction", "missing or not text")
@@ -195,10 +195,10 @@ def _alpaca(record: dict[str, Any]) -> dict[str, Any]:
     question = instruction.strip()
     if isinstance(extra, str) and extra.strip():
         question += "\n\n" + extra.strip()
-    return {"question": question, "answer": output.strip(), "rationale": output.strip()}
+    return question, output.strip()
 
 
-def _chat(record: dict[str, Any]) -> dict[str, Any]:
+def _chat(record: dict[str, Any]) -> tuple[str, str]:
     """The last assistant turn and the user turn before it, from OpenAI or ShareGPT turns."""
     name = "messages" if "messages" in record else "conversations"
     turns = record.get(name)
@@ -219,5 +219,4 @@ def _chat(record: dict[str, Any]) -> dict[str, Any]:
     asked = [c for role, c in normalised[:last] if role in USER_ROLES]
     if not asked:
         raise ShapeError(name, "no user (or human) turn before the last assistant turn")
-    reply = normalised[last][1]
-    return {"question": asked[-1], "answer": reply, "rationale": reply}
+    return asked[-1], normalised[last][1]
