@@ -18,7 +18,7 @@ from app.teachers.credentials import teacher_key
 from app.teachers.models import TeacherJob
 from app.users.models import User
 from mind.config import RunConfig, parse_config
-from mind.reporting import NullReporter
+from mind.reporter import NullReporter
 from mind.teacher.generate import REPORT_FILE, GenerationStopped, generate_rationales
 from worker.context import WorkerContext
 
