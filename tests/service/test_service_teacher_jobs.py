@@ -137,6 +137,10 @@ def test_teacher_job_writes_a_rationale_dataset_a_run_trains_on(
     done = wait_for(lambda: finished(client, headers, f"{API}/runs/{run_id}"), 240, "the run")
     assert done["status"] == "succeeded", done
 
+    plan = client.post(f"{API}/runs/preflight", headers=headers, json={"config": config}).json()
+    assert plan["throughput_source"].startswith("measured") and plan["tokens_per_s"] > 0
+    assert plan["eval_source"].startswith("measured") and plan["eval_seconds"] > 0
+
 
 def test_secrets_are_write_only_and_encrypted(api, studio: Settings) -> None:
     client, headers = api
