@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,3 +220,19 @@ def _chat(record: dict[str, Any]) -> tuple[str, str]:
     if not asked:
         raise ShapeError(name, "no user (or human) turn before the last assistant turn")
     return asked[-1], normalised[last][1]
+
+
+def mapped_items(
+    items: Iterable[tuple[int, Any]], mapping: Mapping, kind: str, path: str
+) -> Iterator[tuple[int, Any]]:
+    """A reader's `(line, record or DataError)` stream with each record mapped to the
+    canonical schema; a record that does not fit becomes a DataError naming its field."""
+    from mind.data import DataError
+
+    for line, item in items:
+        if isinstance(item, dict):
+            try:
+                item = apply(item, mapping, kind)
+            except ShapeError as exc:
+                item = DataError(path, line, exc.field, exc.message)
+        yield line, item
