@@ -16,8 +16,10 @@ from app.perspectives.router import router as perspectives
 from app.queue import make_celery
 from app.results.router import router as results
 from app.runs.router import router as runs
+from app.secrets.router import router as secrets
 from app.settings import Settings
 from app.students.router import router as students
+from app.teachers.router import router as teachers
 from app.users.router import router as users
 
 API = "/api/v1"
@@ -44,7 +46,7 @@ def create_app(settings: Settings | None = None, factory: sessionmaker | None = 
 
     app = FastAPI(title="MIND Studio", version="1", lifespan=lifespan)
     install_error_handlers(app)
-    for router in (users, datasets, runs, results, perspectives, students):
+    for router in (users, datasets, runs, results, perspectives, students, secrets, teachers):
         app.include_router(router, prefix=API)
 
     install_pages(app)

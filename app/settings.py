@@ -6,6 +6,7 @@ lifespan, so tests and the CLI pass their own without patching the environment.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -38,6 +39,15 @@ class Settings(BaseSettings):
     reconcile_every_s: float = Field(60.0, gt=0)
     max_attempts: int = Field(3, gt=0, description="Resumes of a lost run before it fails.")
     visibility_timeout_s: int = Field(7 * 24 * 3600, gt=0, description="Above the longest run.")
+    # Bring your own model and teacher (docs/service.md, "Models" and "Teacher jobs").
+    model_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders under which admins may register local models (default: home/models).",
+    )
+    secret_key: str = Field(
+        "", description="Fernet key for team secrets (default: a key file under `home`)."
+    )
+    teacher_test_timeout_s: float = Field(20.0, gt=0, description="'Test connection' limit.")
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -48,6 +58,8 @@ class Settings(BaseSettings):
             self.broker_url = f"sqla+sqlite:///{self.home / 'broker.db'}"
         if self.storage_dir is None:
             self.storage_dir = self.home / "storage"
+        if not self.model_roots:
+            self.model_roots = [self.home / "models"]
         if self.lost_after_s <= 2 * self.heartbeat_s:
             raise ValueError(
                 f"lost_after_s={self.lost_after_s} must exceed twice heartbeat_s={self.heartbeat_s}"
@@ -62,7 +74,7 @@ class Settings(BaseSettings):
     def child_env(self) -> dict[str, str]:
         """The variables that give a child process (worker, run) these same settings."""
         return {
-            f"MIND_{name.upper()}": str(value)
-            for name, value in self.model_dump().items()
+            f"MIND_{name.upper()}": json.dumps(value) if isinstance(value, list) else str(value)
+            for name, value in self.model_dump(mode="json").items()
             if value is not None
         }

@@ -11,6 +11,9 @@ from app.results.models import (
     PerspectiveWeight,
 )
 from app.runs.models import Run, RunEvent
+from app.secrets.models import TeamSecret
+from app.students.models import RegisteredModel
+from app.teachers.models import TeacherJob
 from app.users.models import ApiToken, User
 
 __all__ = [
@@ -23,8 +26,11 @@ __all__ = [
     "LatentAnalysis",
     "MetricPoint",
     "PerspectiveWeight",
+    "RegisteredModel",
     "Run",
     "RunDataset",
     "RunEvent",
+    "TeacherJob",
+    "TeamSecret",
     "User",
 ]

@@ -118,6 +118,9 @@ class TeacherConfig(Section):
     model: str = Field(min_length=1)
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
+    api_key_secret: str | None = Field(
+        None, description="Studio only: the team secret holding the API key, by name."
+    )
     temperature: float = Field(0.0, ge=0, description="0 = greedy.")
     max_tokens: int = Field(512, gt=0, description="Longest rationale, in tokens.")
     max_concurrency: int = Field(8, gt=0, description="Requests in flight at once.")

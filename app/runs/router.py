@@ -6,6 +6,8 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.sse import EventSourceResponse
 
 from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.preflight.service import Preflight, preflight
+from app.runs import config as run_config
 from app.runs import service, stream
 from app.runs.schemas import (
     EventOut,
@@ -15,6 +17,7 @@ from app.runs.schemas import (
     RunFilters,
     RunOut,
     RunPage,
+    RunPreflight,
 )
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -23,6 +26,15 @@ router = APIRouter(prefix="/runs", tags=["runs"])
 @router.post("", status_code=201)
 def create_run(body: RunCreate, user: CurrentUser, session: SessionDep) -> RunDetail:
     return RunDetail.model_validate(service.create(session, user, body.name, body.config))
+
+
+@router.post("/preflight")
+def preflight_run(
+    body: RunPreflight, _: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> Preflight:
+    """The pre-flight of a config, nothing queued: what curation keeps, rationales the teacher
+    will write, and training and evaluation time with where each figure comes from."""
+    return preflight(session, settings, run_config.check(session, body.config))
 
 
 @router.get("")

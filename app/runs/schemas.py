@@ -22,6 +22,10 @@ class RunCreate(BaseModel):
     )
 
 
+class RunPreflight(BaseModel):
+    config: dict[str, Any] = Field(description="A run config, as for `POST /runs`.")
+
+
 class RunClone(BaseModel):
     name: str | None = Field(None, max_length=200)
     overrides: dict[str, Any] = Field(default_factory=dict, description="Deep-merged.")
