@@ -17,8 +17,7 @@ from mind.licences import file_licences
 QUESTION = "Tom has 3 apples and buys 4 more. How many apples does he have?"
 NEW_TOKENS = 12
 
-FRESH = (
-    """
+FRESH = """
 import json, sys
 from transformers import AutoModelForCausalLM, AutoTokenizer
 kind, folder, base, instruction, question = sys.argv[1:6]
@@ -37,9 +36,7 @@ out = model.generate(**inputs, max_new_tokens=NEW_TOKENS)
 text = tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
 studio = sorted(m for m in sys.modules if m.split(".")[0] in ("mind", "app", "worker"))
 print(json.dumps({"text": text.strip(), "studio_modules": studio}))
-"""
-    % NEW_TOKENS
-)
+""".replace("NEW_TOKENS", str(NEW_TOKENS))
 
 
 @pytest.fixture(scope="module")
