@@ -12,6 +12,7 @@ from app.results.models import (
 )
 from app.runs.models import Run, RunDataset, RunEvent
 from app.users.models import ApiToken, User
+from app.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -27,4 +28,6 @@ __all__ = [
     "RunDataset",
     "RunEvent",
     "User",
+    "Webhook",
+    "WebhookDelivery",
 ]

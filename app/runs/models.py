@@ -47,6 +47,10 @@ class Run(Base):
     cancel_requested_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Progress bookkeeping, stamped by app.progress.timing on every status change.
+    queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempt_started_at: Mapped[datetime | None] = mapped_column(default=None)
+    active_s: Mapped[float] = mapped_column(default=0.0, doc="Seconds spent running.")
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
     @property

@@ -1,0 +1,49 @@
+"""When a run was queued and how long it has really run, stamped on every status change.
+
+`active_s` sums the attempts' running time only: time waiting in the queue (first or
+after a resume) is not counted, so "elapsed" is what the run cost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import as_utc, utcnow
+from app.runs.models import ACTIVE, Run
+from app.webhooks.outbox import status_changes
+
+RUNNING = ("running", "cancelling")
+
+
+def stamp(run: Run, previous: str | None) -> None:
+    """Update the run's clock for a move from `previous` to `run.status`."""
+    now = utcnow()
+    if run.status == "queued":
+        run.queued_at = now
+    if run.status == "running" and previous != "running":
+        run.attempt_started_at = now
+    if previous in RUNNING and run.status not in RUNNING and run.attempt_started_at:
+        run.active_s = (run.active_s or 0.0) + (
+            now - as_utc(run.attempt_started_at)
+        ).total_seconds()
+        run.attempt_started_at = None
+
+
+def elapsed_s(run: Run) -> float:
+    """Seconds spent running so far, the current attempt included."""
+    running = 0.0
+    if run.attempt_started_at is not None and run.status in ACTIVE:
+        running = (utcnow() - as_utc(run.attempt_started_at)).total_seconds()
+    return (run.active_s or 0.0) + running
+
+
+def _before_flush(session: Session, *_: Any) -> None:
+    for run, previous in status_changes(session):
+        stamp(run, previous)
+
+
+def install(factory: sessionmaker) -> None:
+    event.listen(factory, "before_flush", _before_flush)

@@ -1,0 +1,62 @@
+"""Run events into the webhook outbox, whoever changes the run (web, worker, reconciler).
+
+Before a flush, every run whose status became terminal gets its deliveries added to the
+same transaction; once that transaction commits they are sent from a background thread.
+A rolled-back status change therefore never notifies anyone, and a committed one always
+leaves a delivery row, sent or not, in the log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.runs.models import TERMINAL, Run
+from app.settings import Settings
+from app.webhooks import service
+from app.webhooks.delivery import Policy, deliver_in_background
+
+_QUEUED = "webhook_outbox"
+
+
+def status_changes(session: Session) -> list[tuple[Run, str | None]]:
+    """(run, previous status) for every run whose status this flush changes."""
+    changed = []
+    for obj in [*session.new, *session.dirty]:
+        if not isinstance(obj, Run):
+            continue
+        history = inspect(obj).attrs.status.history
+        if history.added:
+            changed.append((obj, history.deleted[0] if history.deleted else None))
+    return changed
+
+
+def _before_flush(session: Session, *_: Any) -> None:
+    ended = [run for run, old in status_changes(session) if run.status in TERMINAL]
+    if not ended:
+        return
+    with session.no_autoflush:
+        for run in ended:
+            session.info.setdefault(_QUEUED, []).extend(service.queue_run_event(session, run))
+
+
+def _after_commit(session: Session) -> None:
+    queued = session.info.pop(_QUEUED, [])
+    if queued:
+        factory = sessionmaker(session.get_bind(), expire_on_commit=False)
+        deliver_in_background(factory, [d.id for d in queued], Policy.of(Settings()))
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_QUEUED, None)
+
+
+def install(factory: sessionmaker) -> None:
+    for name, handler in (
+        ("before_flush", _before_flush),
+        ("after_commit", _after_commit),
+        ("after_soft_rollback", lambda s, _: _after_rollback(s)),
+    ):
+        event.listen(factory, name, handler)

@@ -1,0 +1,103 @@
+"""Webhook endpoints and deliveries. Functions take the session and never commit."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.runs.models import Run
+from app.users.models import User
+from app.webhooks.exceptions import WebhookNotFound
+from app.webhooks.models import TEST_EVENT, Webhook, WebhookDelivery
+
+SECRET_BYTES = 32
+LOG_LIMIT = 50
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and a base64 key of 256 random bits."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def create(session: Session, user: User, url: str, events: list[str]) -> Webhook:
+    hook = Webhook(owner_id=user.id, url=url, events=sorted(set(events)), secret=new_secret())
+    session.add(hook)
+    session.flush()
+    return hook
+
+
+def list_for(session: Session, user: User) -> list[Webhook]:
+    query = select(Webhook).where(Webhook.owner_id == user.id).order_by(Webhook.created_at)
+    return list(session.scalars(query))
+
+
+def get(session: Session, user: User, webhook_id: str) -> Webhook:
+    hook = session.get(Webhook, webhook_id)
+    if hook is None or hook.owner_id != user.id:
+        raise WebhookNotFound(webhook_id)
+    return hook
+
+
+def delete(session: Session, user: User, webhook_id: str) -> None:
+    session.delete(get(session, user, webhook_id))
+
+
+def deliveries(session: Session, webhook_id: str, limit: int = LOG_LIMIT) -> list[WebhookDelivery]:
+    query = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.webhook_id == webhook_id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def envelope(event: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The Standard Webhooks body shape: type, timestamp, data."""
+    return {"type": event, "timestamp": utcnow().isoformat(), "data": data}
+
+
+def run_data(run: Run) -> dict[str, Any]:
+    return {
+        "run": {
+            "id": run.id,
+            "name": run.name,
+            "status": run.status,
+            "method": run.method,
+            "error": run.error,
+            "owner_id": run.owner_id,
+            "created_at": run.created_at.isoformat() if run.created_at else None,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        }
+    }
+
+
+def queue_run_event(session: Session, run: Run) -> list[WebhookDelivery]:
+    """Deliveries of `run.<status>` for every active endpoint of the run's owner."""
+    event = f"run.{run.status}"
+    hooks = session.scalars(
+        select(Webhook).where(Webhook.owner_id == run.owner_id, Webhook.active.is_(True))
+    )
+    added = [
+        WebhookDelivery(webhook_id=h.id, event=event, payload=envelope(event, run_data(run)))
+        for h in hooks
+        if event in h.events
+    ]
+    session.add_all(added)
+    return added
+
+
+def queue_test(session: Session, hook: Webhook) -> WebhookDelivery:
+    delivery = WebhookDelivery(
+        webhook_id=hook.id,
+        event=TEST_EVENT,
+        payload=envelope(TEST_EVENT, {"webhook_id": hook.id, "url": hook.url}),
+    )
+    session.add(delivery)
+    session.flush()
+    return delivery
