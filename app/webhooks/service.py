@@ -7,11 +7,13 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
 from app.runs.models import Run
+from app.settings import Settings
 from app.users.models import User
+from app.webhooks.delivery import Policy, deliver
 from app.webhooks.exceptions import WebhookNotFound
 from app.webhooks.models import TEST_EVENT, Webhook, WebhookDelivery
 
@@ -100,4 +102,15 @@ def queue_test(session: Session, hook: Webhook) -> WebhookDelivery:
     )
     session.add(delivery)
     session.flush()
+    return delivery
+
+
+def send_test(session: Session, user: User, webhook_id: str, settings: Settings) -> WebhookDelivery:
+    """Commit a `webhook.test` delivery and send it once, now; answers the logged row."""
+    delivery = queue_test(session, get(session, user, webhook_id))
+    session.commit()
+    once = Policy.of(settings)
+    once = Policy(1, once.backoff_s, once.max_backoff_s, once.timeout_s)
+    deliver(sessionmaker(session.get_bind(), expire_on_commit=False), delivery.id, once)
+    session.refresh(delivery)
     return delivery
