@@ -14,6 +14,7 @@ from app.errors import install_error_handlers
 from app.models.router import router as models
 from app.pages import install as install_pages
 from app.perspectives.router import router as perspectives
+from app.playground.router import router as playground
 from app.queue import make_celery
 from app.results.router import router as results
 from app.runs.router import router as runs
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None, factory: sessionmaker | None = 
 
     app = FastAPI(title="MIND Studio", version="1", lifespan=lifespan)
     install_error_handlers(app)
-    for router in (users, datasets, runs, results, perspectives, models, webhooks):
+    for router in (users, datasets, runs, results, perspectives, models, webhooks, playground):
         app.include_router(router, prefix=API)
 
     install_pages(app)
