@@ -60,6 +60,20 @@ def portable_base(student: str) -> str:
     return Path(student).name
 
 
+def public_config(frozen: dict[str, Any]) -> dict[str, Any]:
+    """A frozen config fit to show or ship: every local path reduced to its file name."""
+    out = json.loads(json.dumps(frozen))
+    out["student"] = portable_base(str(out.get("student", "")))
+    data = out.get("data") or {}
+    for key in ("questions", "rationales"):
+        if data.get(key):
+            data[key] = Path(data[key]).name
+    for bench in (out.get("eval") or {}).get("benchmarks", []):
+        if bench.get("path"):
+            bench["path"] = Path(bench["path"]).name
+    return out
+
+
 def is_local(student: str) -> bool:
     return student.startswith(("/", ".", "~")) or Path(student).exists()
 

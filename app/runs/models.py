@@ -29,7 +29,7 @@ class Run(Base):
         ForeignKey("runs.id", ondelete="SET NULL"), default=None
     )
     status: Mapped[str] = mapped_column(String(16), index=True, default="validating")
-    stage: Mapped[str | None] = mapped_column(String(16), default=None)
+    stage: Mapped[str | None] = mapped_column(String(32), default=None)
     progress: Mapped[float] = mapped_column(default=0.0)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     method: Mapped[str] = mapped_column(String(16), index=True)

@@ -1,4 +1,5 @@
-"""Webhooks and their delivery log; run timing (queued_at, attempt_started_at, active_s).
+"""Webhooks and their delivery log; run timing (queued_at, attempt_started_at, active_s)
+and a wider `runs.stage` for the per-student evaluation stages.
 
 Revision ID: useit_0001
 Revises: 0001
@@ -72,10 +73,14 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("active_s", sa.Double(), nullable=False, server_default=sa.text("0"))
         )
+        batch.alter_column(  # evaluating_trained and friends
+            "stage", existing_type=sa.String(length=16), type_=sa.String(length=32)
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("runs") as batch:
+        batch.alter_column("stage", existing_type=sa.String(length=32), type_=sa.String(length=16))
         batch.drop_column("active_s")
         batch.drop_column("attempt_started_at")
         batch.drop_column("queued_at")
