@@ -31,7 +31,7 @@ Kind = Literal["adapter", "merged", "card"]
 
 def card_facts(session: Session, settings: Settings, run: Run, step: int):
     """Everything the model card says, from the database and the datasets' files."""
-    from mind.config import parse_config
+    from mind.config import RunConfig
     from mind.export import CardFacts
     from mind.licences import file_licences
 
@@ -62,7 +62,7 @@ def card_facts(session: Session, settings: Settings, run: Run, step: int):
     ]
     return CardFacts(
         name=run.name,
-        config=parse_config(run.config),
+        config=RunConfig.model_validate(run.config),  # frozen: validated at submission
         step=step,
         status=run.status,
         perspective_weights={w.perspective: w.weight for w in weights},

@@ -24,7 +24,7 @@ def stream(
     return EventSourceResponse(service.answer_events(pool, to, ask))
 
 
-@router.post("/playground/{student}", response_class=EventSourceResponse, responses=SSE)
+@router.post("/playground/{student}", responses=SSE)
 def ask_student(
     run_id: str,
     student: Student,
