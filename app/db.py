@@ -68,7 +68,4 @@ def make_engine(url: str) -> Engine:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
-    """Sessions with the studio's hooks (run timing, webhook outbox: `app.hooks`)."""
-    from app.hooks import install
-
-    return install(sessionmaker(engine, expire_on_commit=False))
+    return sessionmaker(engine, expire_on_commit=False)

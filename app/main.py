@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
 
+from app import hooks
 from app.datasets.router import router as datasets
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None, factory: sessionmaker | None = 
         engine = None
         if factory is None:
             engine = make_engine(state.settings.database_url)
-        state.sessionmaker = factory or make_sessionmaker(engine)
+        state.sessionmaker = factory or hooks.install(make_sessionmaker(engine))
         state.celery = make_celery(state.settings)
         yield
         state.celery.close()

@@ -8,14 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import as_utc, utcnow
 from app.runs.models import ACTIVE, Run
-from app.webhooks.outbox import status_changes
 
 RUNNING = ("running", "cancelling")
+
+
+def status_changes(session: Session) -> list[tuple[Run, str | None]]:
+    """(run, previous status) for every run whose status the coming flush changes."""
+    changed = []
+    for obj in [*session.new, *session.dirty]:
+        if not isinstance(obj, Run):
+            continue
+        history = inspect(obj).attrs.status.history
+        if history.added:
+            changed.append((obj, history.deleted[0] if history.deleted else None))
+    return changed
 
 
 def stamp(run: Run, previous: str | None) -> None:
@@ -33,7 +44,11 @@ def stamp(run: Run, previous: str | None) -> None:
 
 
 def elapsed_s(run: Run) -> float:
-    """Seconds spent running so far, the current attempt included."""
+    """Seconds spent running so far, the current attempt included. Runs finished before
+    the studio kept this clock fall back to their first start to their end."""
+    legacy = not run.active_s and run.attempt_started_at is None
+    if legacy and run.started_at is not None and run.finished_at is not None:
+        return (as_utc(run.finished_at) - as_utc(run.started_at)).total_seconds()
     running = 0.0
     if run.attempt_started_at is not None and run.status in ACTIVE:
         running = (utcnow() - as_utc(run.attempt_started_at)).total_seconds()

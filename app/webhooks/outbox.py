@@ -10,27 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.runs.models import TERMINAL, Run
+from app.progress.timing import status_changes
+from app.runs.models import TERMINAL
 from app.settings import Settings
 from app.webhooks import service
 from app.webhooks.delivery import Policy, deliver_in_background
 
 _QUEUED = "webhook_outbox"
-
-
-def status_changes(session: Session) -> list[tuple[Run, str | None]]:
-    """(run, previous status) for every run whose status this flush changes."""
-    changed = []
-    for obj in [*session.new, *session.dirty]:
-        if not isinstance(obj, Run):
-            continue
-        history = inspect(obj).attrs.status.history
-        if history.added:
-            changed.append((obj, history.deleted[0] if history.deleted else None))
-    return changed
 
 
 def _before_flush(session: Session, *_: Any) -> None:
