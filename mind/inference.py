@@ -1,6 +1,6 @@
 """Answering one question with a student, streamed token by token (the playground).
 
-The prompt is the one training and evaluation use (`mind.prompting`), so the student is
+The prompt is the one training and evaluation use (`mind.student_prompt`), so the student is
 asked exactly as it was taught; greedy decoding gives the evaluation's answer.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from mind.prompting import prompt_text
+from mind.student_prompt import prompt_text
 
 _SAMPLING = threading.Lock()
 

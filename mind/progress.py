@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mind.reporting import Reporter
+from mind.reporter import Reporter
 
 GENERATING = "generating"
 TRAINING = "training"

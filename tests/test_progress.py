@@ -12,7 +12,7 @@ from test_pipeline import write_config
 from mind.config import load_config
 from mind.pipeline import run_pipeline
 from mind.progress import STAGES
-from mind.reporting import NullReporter
+from mind.reporter import NullReporter
 
 
 class Recording(NullReporter):

@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
-from app.datasets.models import Dataset
+from app.datasets.models import Dataset, RunDataset
 from app.errors import Conflict
 from app.playground.pool import InferencePool
 from app.playground.service import checkpoint_dir
 from app.results.models import EvaluationResult, PerspectiveWeight
-from app.runs.models import Run, RunDataset
+from app.runs.models import Run
 from app.settings import Settings
 
 Kind = Literal["adapter", "merged", "card"]

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from app.datasets.models import Dataset
+from app.datasets.models import Dataset, RunDataset
 from app.playground.exceptions import CheckpointNotFound, NoCheckpoint
 from app.playground.pool import InferencePool, Weights
 from app.playground.schemas import Ask, Student
 from app.results.models import EvaluationResult
-from app.runs.models import Run, RunDataset
+from app.runs.models import Run
 from app.settings import Settings
 
 DEFAULT_ANSWER_TYPE = "number"

@@ -12,9 +12,8 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import as_utc, utcnow
-from app.runs.models import ACTIVE, Run
-
-RUNNING = ("running", "cancelling")
+from app.runs.models import Run
+from app.runs.status import ACTIVE, IN_WORKER
 
 
 def status_changes(session: Session) -> list[tuple[Run, str | None]]:
@@ -36,7 +35,7 @@ def stamp(run: Run, previous: str | None) -> None:
         run.queued_at = now
     if run.status == "running" and previous != "running":
         run.attempt_started_at = now
-    if previous in RUNNING and run.status not in RUNNING and run.attempt_started_at:
+    if previous in IN_WORKER and run.status not in IN_WORKER and run.attempt_started_at:
         run.active_s = (run.active_s or 0.0) + (
             now - as_utc(run.attempt_started_at)
         ).total_seconds()

@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, new_id, utcnow
-from app.runs.models import BigId
+from app.db import Base, BigId, new_id, utcnow
 
 RUN_EVENTS = ("run.succeeded", "run.failed", "run.cancelled")
 TEST_EVENT = "webhook.test"

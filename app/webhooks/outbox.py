@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.progress.timing import status_changes
-from app.runs.models import TERMINAL
+from app.runs.status import TERMINAL
 from app.settings import Settings
 from app.webhooks import service
 from app.webhooks.delivery import Policy, deliver_in_background
