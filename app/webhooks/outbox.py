@@ -19,8 +19,6 @@ from app.settings import Settings
 from app.webhooks import service
 from app.webhooks.delivery import Policy, deliver_in_background
 
-_QUEUED = "webhook_outbox"
-
 
 def _before_flush(session: Session, *_: Any) -> None:
     ended = [run for run, old in status_changes(session) if run.status in TERMINAL]
@@ -28,18 +26,18 @@ def _before_flush(session: Session, *_: Any) -> None:
         return
     with session.no_autoflush:
         for run in ended:
-            session.info.setdefault(_QUEUED, []).extend(service.queue_run_event(session, run))
+            service.queue_run_event(session, run)
 
 
 def _after_commit(session: Session) -> None:
-    queued = session.info.pop(_QUEUED, [])
+    queued = session.info.pop(service.OUTBOX, [])
     if queued:
         factory = sessionmaker(session.get_bind(), expire_on_commit=False)
         deliver_in_background(factory, [d.id for d in queued], Policy.of(Settings()))
 
 
 def _after_rollback(session: Session) -> None:
-    session.info.pop(_QUEUED, None)
+    session.info.pop(service.OUTBOX, None)
 
 
 def install(factory: sessionmaker) -> None:

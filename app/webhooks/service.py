@@ -17,6 +17,7 @@ from app.webhooks.delivery import Policy, deliver
 from app.webhooks.exceptions import WebhookNotFound
 from app.webhooks.models import TEST_EVENT, Webhook, WebhookDelivery
 
+OUTBOX = "webhook_outbox"  # session.info key: deliveries to send after the commit
 SECRET_BYTES = 32
 LOG_LIMIT = 50
 
@@ -79,19 +80,27 @@ def run_data(run: Run) -> dict[str, Any]:
     }
 
 
-def queue_run_event(session: Session, run: Run) -> list[WebhookDelivery]:
-    """Deliveries of `run.<status>` for every active endpoint of the run's owner."""
-    event = f"run.{run.status}"
+def queue_event(
+    session: Session, owner_id: str, event: str, data: dict[str, Any]
+) -> list[WebhookDelivery]:
+    """Deliveries of `event` for every active endpoint of `owner_id` that asked for it;
+    they are sent once the session's transaction commits (`app.webhooks.outbox`)."""
     hooks = session.scalars(
-        select(Webhook).where(Webhook.owner_id == run.owner_id, Webhook.active.is_(True))
+        select(Webhook).where(Webhook.owner_id == owner_id, Webhook.active.is_(True))
     )
     added = [
-        WebhookDelivery(webhook_id=h.id, event=event, payload=envelope(event, run_data(run)))
+        WebhookDelivery(webhook_id=h.id, event=event, payload=envelope(event, data))
         for h in hooks
         if event in h.events
     ]
     session.add_all(added)
+    session.info.setdefault(OUTBOX, []).extend(added)
     return added
+
+
+def queue_run_event(session: Session, run: Run) -> list[WebhookDelivery]:
+    """`run.<status>` for the run's owner."""
+    return queue_event(session, run.owner_id, f"run.{run.status}", run_data(run))
 
 
 def queue_test(session: Session, hook: Webhook) -> WebhookDelivery:
