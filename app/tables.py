@@ -15,6 +15,7 @@ from app.secrets.models import TeamSecret
 from app.students.models import RegisteredModel
 from app.teachers.models import TeacherJob
 from app.users.models import ApiToken, User
+from app.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -33,4 +34,6 @@ __all__ = [
     "TeacherJob",
     "TeamSecret",
     "User",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -26,6 +26,8 @@ from app.pages import (
 )
 from app.pages.auth import LoginRequired
 from app.pages.render import PLOTLY_JS, PLOTLY_URL, render
+from app.playground import pages as playground
+from app.webhooks import pages as webhooks
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 YEAR = 365 * 24 * 3600
@@ -33,7 +35,8 @@ YEAR = 365 * 24 * 3600
 
 def install(app: FastAPI) -> None:
     # /runs/new and /runs/compare before /runs/{run_id}.
-    for module in (account, new_run, runs, run_detail, datasets, formats, models, teachers):
+    pages = (account, new_run, runs, playground, run_detail, datasets, formats, models, teachers)
+    for module in (*pages, webhooks):
         app.include_router(module.router)
 
     @app.get(PLOTLY_URL, include_in_schema=False)
