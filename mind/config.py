@@ -72,6 +72,12 @@ class TrainConfig(Section):
     packing: bool = Field(
         True, description="Concatenate a batch's sequences into one row (no padding)."
     )
+    packed_attention: Literal["auto", "flex", "flash", "padded"] = Field(
+        "auto",
+        description="Kernel for packed rows: flex (FlexAttention block mask), flash "
+        "(flash-attn varlen), padded (SDPA on a padded view); auto: flash, else flex on "
+        "CUDA, padded on CPU.",
+    )
     lr: float = Field(2e-4, gt=0, description="Student learning rate (AdamW).")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
     lr_schedule: Literal["constant", "linear", "cosine"] = "cosine"
@@ -136,6 +142,17 @@ class EvalConfig(Section):
     benchmarks: list[BenchmarkConfig] = Field(default_factory=list)
     max_new_tokens: int = Field(256, gt=0, description="Longest answer generated.")
     batch_size: int = Field(16, gt=0, description="Questions per generation batch.")
+    engine: Literal["fast", "plain", "vllm"] = Field(
+        "fast",
+        description="fast: length-sorted batches, finished rows dropped; plain: "
+        "model.generate; vllm: vLLM (GPU, the vllm extra). See mind/generation.py.",
+    )
+    stop_at_answer: bool = Field(
+        True, description="Stop (and cut) each answer after its first complete answer line."
+    )
+    compile: bool = Field(
+        False, description="fast engine: static KV cache and compiled decoding (GPU)."
+    )
 
 
 class AnalysisConfig(Section):

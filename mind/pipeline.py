@@ -79,9 +79,10 @@ def probe_examples(config: RunConfig, rationales: Path) -> list[Example]:
 
 def _evaluate(config: RunConfig, model_ref: tuple[str, str | None], out_dir: Path, reporter):
     from mind.evaluate import evaluate
-    from mind.student import load_for_inference, load_tokenizer
+    from mind.generation import load_model
+    from mind.student import load_tokenizer
 
-    model = load_for_inference(model_ref[0], model_ref[1], _inference_cfg(config.train))
+    model = load_model(*model_ref, _inference_cfg(config.train), config.eval)
     tokenizer = load_tokenizer(config.student)
     return evaluate(model, tokenizer, config.eval, config.train.instruction, out_dir, reporter)
 

@@ -92,11 +92,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         student, train, eval_cfg, instruction = _settings(args)
         from mind.evaluate import evaluate, load_benchmark
-        from mind.student import load_for_inference, load_tokenizer
+        from mind.generation import load_model
+        from mind.student import load_tokenizer
 
         for bench in eval_cfg.benchmarks:
             load_benchmark(bench)  # fail on bad data before the model loads
-        model = load_for_inference(student, args.adapter, train)
+        model = load_model(student, args.adapter, train, eval_cfg)
         tokenizer = load_tokenizer(student)
         result = evaluate(model, tokenizer, eval_cfg, instruction, args.output)
     except (ConfigError, DataError, ValueError) as exc:
