@@ -87,7 +87,9 @@ class TrainConfig(Section):
     lora_alpha: int = Field(32, gt=0, description="LoRA scaling numerator.")
     lora_dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on LoRA inputs.")
     lora_target: str = Field("all-linear", description="peft target_modules.")
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto: bfloat16 on a GPU that supports it, float32 otherwise."
+    )
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
     save_every: int = Field(50, gt=0, description="Checkpoint every N optimiser steps.")
     keep_checkpoints: int = Field(2, gt=0, description="Newest checkpoints kept.")

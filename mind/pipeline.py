@@ -122,11 +122,13 @@ def _student_identity(student: str) -> list[Any]:
 
 def base_cache_key(config: RunConfig, what: str, payload: Any) -> str:
     """Key of a base-student result: the same student, prompt and inputs give the same one."""
+    from mind.student import pick_device, pick_dtype
+
     parts = [
         what,
         _student_identity(config.student),
         config.train.instruction,
-        config.train.dtype,
+        str(pick_dtype(config.train.dtype, pick_device(config.train.device))),
         payload,
     ]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=_positive, help="questions generated together")
     p.add_argument("--instruction", help="instruction appended to each question (--model)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (--model)")
-    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     p.set_defaults(func=run)
 
 
