@@ -27,8 +27,8 @@ from mind.answers import detect_answer_type, extract_answer
 from mind.config import DEFAULT_INSTRUCTION, EvalConfig, TrainConfig
 from mind.data import read_questions
 from mind.generation import generate
-from mind.prompting import prompt_text
 from mind.student import load_for_inference, load_tokenizer
+from mind.student_prompt import prompt_text
 
 SHARED = Path(os.environ.get("MIND_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 

@@ -17,8 +17,8 @@ from mind.generation import (
     plain_generate,
     truncate_at_answer,
 )
-from mind.prompting import prompt_text
 from mind.student import load_tokenizer
+from mind.student_prompt import prompt_text
 
 INSTRUCTION = "Think step by step. End with 'The answer is <answer>.'"
 
@@ -65,7 +65,7 @@ def _batch_sizes(model: Any, run: Any) -> list[int]:
 
 
 class TestPlainEngine:
-    """Batching is an optimisation only: it must not change what greedy decoding says."""
+    """Batching is an optimization only: it must not change what greedy decoding says."""
 
     def test_batched_equals_one_at_a_time(self, chatty: tuple[Any, Any], prompts: list[str]):
         model, tokenizer = chatty
