@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     broker_url: str = Field("", description="Default: SQLite-backed kombu broker under `home`.")
     storage_dir: Path | None = Field(None, description="Uploads and run folders (shared volume).")
     queue: str = Field("mind-runs", description="Celery queue the run tasks go to.")
+    port: int = Field(8000, gt=0, lt=65536, description="Port of `web` and `up` (--port wins).")
     max_upload_bytes: int = Field(200 * 1024 * 1024, gt=0)
     # What an upload may expand to once decoded (a compressed Parquet file can hold far more).
     max_decoded_bytes: int = Field(256 * 1024 * 1024, gt=0, description="Decoded text limit.")

@@ -59,9 +59,10 @@ def trained_model(config: RunConfig, out_dir: Path) -> tuple[str, str | None]:
 
 def _evaluate(config: RunConfig, model_ref: tuple[str, str | None], out_dir: Path, reporter):
     from mind.evaluate import evaluate
-    from mind.student import load_for_inference, load_tokenizer
+    from mind.generation import load_model
+    from mind.student import load_tokenizer
 
-    model = load_for_inference(model_ref[0], model_ref[1], _inference_cfg(config.train))
+    model = load_model(*model_ref, _inference_cfg(config.train), config.eval)
     tokenizer = load_tokenizer(config.student)
     return evaluate(model, tokenizer, config.eval, config.train.instruction, out_dir, reporter)
 
@@ -101,11 +102,13 @@ def _student_identity(student: str) -> list[Any]:
 
 def base_cache_key(config: RunConfig, what: str, payload: Any) -> str:
     """Key of a base-student result: the same student, prompt and inputs give the same one."""
+    from mind.student import pick_device, pick_dtype
+
     parts = [
         what,
         _student_identity(config.student),
         config.train.instruction,
-        config.train.dtype,
+        str(pick_dtype(config.train.dtype, pick_device(config.train.device))),
         payload,
     ]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
