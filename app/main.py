@@ -18,6 +18,7 @@ from app.queue import make_celery
 from app.results.router import router as results
 from app.runs.router import router as runs
 from app.settings import Settings
+from app.studies.router import router as studies
 from app.users.router import router as users
 
 API = "/api/v1"
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None, factory: sessionmaker | None = 
 
     app = FastAPI(title="MIND Studio", version="1", lifespan=lifespan)
     install_error_handlers(app)
-    for router in (users, datasets, runs, results, perspectives, models):
+    for router in (users, datasets, runs, results, studies, perspectives, models):
         app.include_router(router, prefix=API)
 
     install_pages(app)

@@ -11,6 +11,7 @@ from app.results.models import (
     PerspectiveWeight,
 )
 from app.runs.models import Run, RunDataset, RunEvent
+from app.studies.models import Study, StudyRun
 from app.users.models import ApiToken, User
 
 __all__ = [
@@ -26,5 +27,7 @@ __all__ = [
     "Run",
     "RunDataset",
     "RunEvent",
+    "Study",
+    "StudyRun",
     "User",
 ]

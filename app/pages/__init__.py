@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.errors import StudioError
-from app.pages import account, datasets, new_run, run_detail, runs
+from app.pages import account, datasets, new_run, run_detail, runs, studies
 from app.pages.auth import LoginRequired
 from app.pages.render import PLOTLY_JS, PLOTLY_URL, render
 
@@ -23,8 +23,8 @@ YEAR = 365 * 24 * 3600
 
 
 def install(app: FastAPI) -> None:
-    # /runs/new and /runs/compare before /runs/{run_id}.
-    for module in (account, new_run, runs, run_detail, datasets):
+    # /runs/new and /runs/compare before /runs/{run_id}; /studies/new before /studies/{id}.
+    for module in (account, new_run, runs, run_detail, datasets, studies):
         app.include_router(module.router)
 
     @app.get(PLOTLY_URL, include_in_schema=False)
