@@ -20,6 +20,7 @@ from app.pages.auth import FormUser, PageUser
 from app.pages.render import render
 from app.runs.config import BUNDLED_STUDENTS
 from app.studies import figures, results, service
+from app.studies.plan import merge
 from app.studies.schemas import StudySpec
 from app.users.models import User
 from mind.config import Method
@@ -103,6 +104,17 @@ def _seeds(text: str) -> list[int]:
         raise Invalid(f"seeds must be whole numbers, got {text!r}", "seeds") from None
 
 
+def _extra(text: str) -> dict[str, Any]:
+    """More shared settings, as a JSON object of config sections."""
+    try:
+        extra = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Invalid(f"not JSON: {exc}", "extra") from None
+    if not isinstance(extra, dict):
+        raise Invalid('give a JSON object, e.g. {"train": {"lr": 0.0001}}', "extra")
+    return extra
+
+
 def build_spec(session: Session, values: dict[str, Any]) -> StudySpec:
     """The submitted study spec; raises Invalid naming the form field at fault."""
     config: dict[str, Any] = {"student": values.get("student", ""), "data": {}, "train": {}}
@@ -121,6 +133,8 @@ def build_spec(session: Session, values: dict[str, Any]) -> StudySpec:
         if values.get("bench_max"):
             bench["max_questions"] = values["bench_max"]
         config["eval"]["benchmarks"].append(bench)
+    if values.get("extra"):
+        config = merge(config, _extra(values["extra"]))
     methods = [{"label": c} | CELLS[c] for c in values["cells"] if c in CELLS]
     try:
         return StudySpec(config=config, methods=methods, seeds=_seeds(values.get("seeds", "")))
