@@ -134,6 +134,14 @@ def _link(session: Session, study: Study, cell: plan.Cell, seed: int, budget: st
     )
 
 
+def _joint(run: Run):
+    """The run's joint-phase steps: those where the student learned (lr > 0; MIND's
+    warm-up logs lr 0), as a subquery of step numbers."""
+    return select(MetricPoint.step).where(
+        MetricPoint.run_id == run.id, MetricPoint.name == "lr", MetricPoint.value > 0
+    )
+
+
 def trained_tokens(session: Session, run: Run) -> int | None:
     """Tokens of the run that received gradient: the trainer's own count where it keeps
     one (`tokens_trained_total`), else the tokens of its joint-phase steps."""
@@ -145,34 +153,28 @@ def trained_tokens(session: Session, run: Run) -> int | None:
     )
     if last is not None:
         return int(last)
-    warmup = _warmup(run)
     total = session.scalar(
         select(func.sum(MetricPoint.value)).where(
-            MetricPoint.run_id == run.id, MetricPoint.name == "tokens", MetricPoint.step > warmup
+            MetricPoint.run_id == run.id,
+            MetricPoint.name == "tokens",
+            MetricPoint.step.in_(_joint(run)),
         )
     )
     return None if total is None else int(total)
 
 
-def _warmup(run: Run) -> int:
-    from mind.config import parse_config
-    from mind.trainer import warmup_steps
-
-    return warmup_steps(parse_config(run.config))
-
-
 def _token_steps(session: Session, reference: Run, run: Run) -> int:
-    """The step count that gives `run`'s method the reference's trained tokens."""
+    """The step count that gives `run`'s method the reference's trained tokens, at the
+    rate (trained tokens per joint step) it showed at the step budget."""
     from mind.budget import steps_for_tokens
     from mind.config import parse_config
 
-    budget, own = trained_tokens(session, reference), trained_tokens(session, run)
     steps = run.config["train"]["max_steps"]
-    if not budget or not own:
+    budget, own = trained_tokens(session, reference), trained_tokens(session, run)
+    joint = session.scalar(select(func.count()).select_from(_joint(run).subquery()))
+    if not budget or not own or not joint:
         return steps
-    config = parse_config(run.config)
-    per_step = own / (steps - _warmup(run))
-    return steps_for_tokens(config, budget, per_step) or steps
+    return steps_for_tokens(parse_config(run.config), budget, own / joint) or steps
 
 
 def advance(session: Session, study: Study) -> None:

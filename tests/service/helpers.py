@@ -76,14 +76,16 @@ def run_config(student: str, questions: str, rationales: str, **train: int) -> d
     }
 
 
-def study_spec(student: str, questions: str, rationales: str) -> dict:
-    """sft against mind, one seed, six evaluated questions: a study of seconds per run."""
+def study_spec(
+    student: str, questions: str, rationales: str, methods: tuple[str, ...] = ("sft", "mind")
+) -> dict:
+    """`methods`, one seed, six evaluated questions: a study of seconds per run."""
     config = run_config(student, questions, rationales)
     config.pop("method")
     config["data"]["max_questions"] = 6
     config["eval"]["benchmarks"][0]["max_questions"] = 6
     config["train"]["max_steps"] = 2
-    return {"config": config, "methods": [{"method": "sft"}, {"method": "mind"}], "seeds": [0]}
+    return {"config": config, "methods": [{"method": m} for m in methods], "seeds": [0]}
 
 
 def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:

@@ -34,6 +34,8 @@ def _finish(session: Session, run_id: str, tokens_per_step: int) -> None:
     """What the worker leaves behind: a succeeded run with its trained-token count."""
     run = session.get(Run, run_id)
     steps = run.config["train"]["max_steps"]
+    for step in range(1, steps + 1):
+        session.add(MetricPoint(run_id=run_id, step=step, name="lr", value=1e-4))
     session.add(
         MetricPoint(
             run_id=run_id,
