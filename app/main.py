@@ -11,13 +11,13 @@ from sqlalchemy.orm import sessionmaker
 from app.datasets.router import router as datasets
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
-from app.models.router import router as models
 from app.pages import install as install_pages
 from app.perspectives.router import router as perspectives
 from app.queue import make_celery
 from app.results.router import router as results
 from app.runs.router import router as runs
 from app.settings import Settings
+from app.students.router import router as students
 from app.studies.router import router as studies
 from app.users.router import router as users
 
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, factory: sessionmaker | None = 
 
     app = FastAPI(title="MIND Studio", version="1", lifespan=lifespan)
     install_error_handlers(app)
-    for router in (users, datasets, runs, results, studies, perspectives, models):
+    for router in (users, datasets, runs, results, studies, perspectives, students):
         app.include_router(router, prefix=API)
 
     install_pages(app)

@@ -1,6 +1,6 @@
 """Every table, imported in one place so `Base.metadata` is complete (Alembic, tests)."""
 
-from app.datasets.models import Dataset
+from app.datasets.models import Dataset, RunDataset
 from app.db import Base
 from app.results.models import (
     Artifact,
@@ -10,7 +10,7 @@ from app.results.models import (
     MetricPoint,
     PerspectiveWeight,
 )
-from app.runs.models import Run, RunDataset, RunEvent
+from app.runs.models import Run, RunEvent
 from app.studies.models import Study, StudyRun
 from app.users.models import ApiToken, User
 

@@ -98,7 +98,7 @@ def weight_curves(runs: list[tuple[str, list[dict[str, Any]]]], path: Path) -> P
             if warmup:
                 ax.axvspan(min(warmup) - 0.5, max(warmup) + 0.5, color="0.9", label="warm-up")
             ax.set_title(f"{name}: {label}", fontsize=9)
-            ax.set_xlabel("optimiser step")
+            ax.set_xlabel("optimizer step")
         row[0].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return _save(fig, path)

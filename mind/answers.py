@@ -20,6 +20,7 @@ from latex2sympy2_extended.math_normalization import extract_boxed_content
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
 from mind.data import Question
+from mind.errors import InputError
 
 AnswerType = Literal["number", "letter", "yesno", "latex"]
 ANSWER_TYPES: tuple[str, ...] = ("number", "letter", "yesno", "latex")
@@ -56,7 +57,7 @@ def detect_answer_type(questions: Iterable[Question]) -> AnswerType:
     """One type for a whole benchmark; a few LaTeX golds make a numeric set `latex` (MATH)."""
     counts = Counter(answer_type(q) for q in questions)
     if not counts:
-        raise ValueError("cannot detect the answer type of an empty benchmark")
+        raise InputError("cannot detect the answer type of an empty benchmark")
     if "latex" in counts:
         return "latex"
     return counts.most_common(1)[0][0]

@@ -13,8 +13,9 @@ from typing import Any
 import torch
 
 from mind.curation import Example, canonical_line
+from mind.errors import InputError
 from mind.losses import IGNORE_INDEX
-from mind.prompting import assistant_suffix, prompt_text
+from mind.student_prompt import assistant_suffix, prompt_text
 
 ANSWER_LEAD = "\nThe answer is"
 SBS_PREFIXES = {"task:answer": "[answer] ", "task:rationale": "[rationale] "}
@@ -37,7 +38,7 @@ class Group:
     slots: dict[int, Encoded]
 
 
-class Encoder:
+class ExampleTokenizer:
     """Turns examples into token ids with the student's chat template."""
 
     def __init__(self, tokenizer: Any, instruction: str, max_seq_len: int):
@@ -57,7 +58,7 @@ class Encoder:
         end = self._ids("." + self.suffix)
         room = self.max_seq_len - len(prompt) - len(lead) - len(ans) - len(end)
         if room < 0:
-            raise ValueError(f"prompt and answer alone exceed max_seq_len={self.max_seq_len}")
+            raise InputError(f"prompt and answer alone exceed max_seq_len={self.max_seq_len}")
         body_ids = self._ids(body)[:room]
         target = body_ids + lead + ans + end
         ids = prompt + target

@@ -13,6 +13,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mind.errors import MindError
+
 Method = Literal["zero_shot", "sft", "sbs", "uniform", "mcc", "mind", "specialist"]
 
 DEFAULT_INSTRUCTION = (
@@ -21,7 +23,7 @@ DEFAULT_INSTRUCTION = (
 )
 
 
-class ConfigError(ValueError):
+class ConfigError(MindError, ValueError):
     """A configuration problem, with the dotted key it concerns."""
 
     def __init__(self, key: str, message: str):

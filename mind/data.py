@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mind.errors import MindError
 
-class DataError(ValueError):
+
+class DataError(MindError, ValueError):
     """A bad record, located by file, line (1-based) and field."""
 
     def __init__(self, path: str | Path, line: int, field_name: str | None, message: str):

@@ -16,8 +16,9 @@ import torch
 from mind.answers import AnswerType, answers_match, detect_answer_type, extract_answer
 from mind.config import BenchmarkConfig, EvalConfig
 from mind.data import Question, read_questions
-from mind.prompting import prompt_text
-from mind.reporting import Reporter
+from mind.errors import InputError
+from mind.reporter import Reporter
+from mind.student_prompt import prompt_text
 
 BENCHMARK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -25,7 +26,7 @@ BENCHMARK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 def check_benchmark_name(name: str) -> str:
     """Names become file names: refuse anything that could leave the predictions folder."""
     if not BENCHMARK_NAME.fullmatch(name):
-        raise ValueError(
+        raise InputError(
             f"benchmark name {name!r} must match {BENCHMARK_NAME.pattern} "
             "(letters, digits, '_', '.', '-'; not starting with '.' or '-')"
         )
@@ -35,10 +36,10 @@ def check_benchmark_name(name: str) -> str:
 def load_benchmark(cfg: BenchmarkConfig) -> list[Question]:
     """The benchmark's questions, the first `max_questions` of them when set."""
     if cfg.path is None:
-        raise ValueError(f"benchmark {cfg.name!r}: resolve dataset {cfg.dataset!r} to a path first")
+        raise InputError(f"benchmark {cfg.name!r}: resolve dataset {cfg.dataset!r} to a path first")
     questions = read_questions(cfg.path)[: cfg.max_questions]
     if not questions:
-        raise ValueError(f"benchmark {cfg.name!r}: {cfg.path} holds no questions")
+        raise InputError(f"benchmark {cfg.name!r}: {cfg.path} holds no questions")
     return questions
 
 
@@ -135,7 +136,7 @@ def evaluate(
     """
     names = [check_benchmark_name(b.name) for b in eval_cfg.benchmarks]
     if len(set(names)) != len(names):
-        raise ValueError(f"benchmark names must be unique, got {names}")
+        raise InputError(f"benchmark names must be unique, got {names}")
     loaded = [(b, load_benchmark(b)) for b in eval_cfg.benchmarks]
     total, done = sum(len(qs) for _, qs in loaded), 0
     predictions_dir = Path(out_dir) / "predictions"

@@ -2,7 +2,7 @@
 
 Each stage writes its outputs into the run directory and is recorded in `pipeline.json`
 when done, so running the same directory again skips finished stages and resumes training
-from its last checkpoint. The base student is evaluated and analysed too (under `base/`),
+from its last checkpoint. The base student is evaluated and analyzed too (under `base/`),
 because every result is read against it.
 """
 
@@ -16,24 +16,24 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mind import checkpoint
-from mind.commands.train import train_run
 from mind.config import ConfigError, RunConfig, TrainConfig, dump_config
-from mind.curation import Example, curate
-from mind.data import questions_from_rationales, read_questions, read_rationales
-from mind.reporting import Reporter
+from mind.curation import Example
+from mind.reporter import Reporter
+from mind.training_data import probe_examples
+from mind.training_run import train_run
 
 STAGES = ("generating", "training", "evaluating", "analyzing")
 STATE_FILE = "pipeline.json"
 T = TypeVar("T")
 
 
-def _done(out_dir: Path) -> dict[str, Any]:
+def _finished_stages(out_dir: Path) -> dict[str, Any]:
     path = out_dir / STATE_FILE
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _mark(out_dir: Path, stage: str, info: dict[str, Any]) -> None:
-    state = _done(out_dir) | {stage: info}
+def _record_stage(out_dir: Path, stage: str, info: dict[str, Any]) -> None:
+    state = _finished_stages(out_dir) | {stage: info}
     (out_dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
 
 
@@ -54,27 +54,6 @@ def trained_model(config: RunConfig, out_dir: Path) -> tuple[str, str | None]:
     if (latest / "adapter").exists():
         return config.student, str(latest / "adapter")
     return str(latest / "model"), None
-
-
-def probe_examples(config: RunConfig, rationales: Path) -> list[Example]:
-    """The fixed probe set: the first questions with accepted rationales, all perspectives."""
-    records = read_rationales(rationales)
-    questions = (
-        read_questions(config.data.questions)
-        if config.data.questions
-        else questions_from_rationales(records)
-    )
-    from mind.training_data import perspective_ids
-
-    cfg = config.data.model_copy(
-        update={
-            "downsample_easy": False,
-            "min_perspectives": 1,
-            "max_questions": config.analysis.probe_questions,
-        }
-    )
-    examples, _ = curate(questions, records, perspective_ids(config, records), cfg, config.seed)
-    return examples
 
 
 def _evaluate(config: RunConfig, model_ref: tuple[str, str | None], out_dir: Path, reporter):
@@ -216,14 +195,14 @@ def run_pipeline(
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_same_run(config, out_dir)
     dump_config(config, out_dir / "config.json")
-    done = _done(out_dir)
+    done = _finished_stages(out_dir)
     summary: dict[str, Any] = {"status": "completed", "stages": list(STAGES)}
 
     reporter.progress("generating", 0.0)
     from mind.teacher.generate import generate_rationales
 
     rationales = generate_rationales(config, out_dir, reporter)
-    _mark(out_dir, "generating", {"rationales": str(rationales)})
+    _record_stage(out_dir, "generating", {"rationales": str(rationales)})
 
     if "training" not in done:
         resume = resume or checkpoint.latest(out_dir / "checkpoints") is not None
@@ -231,7 +210,7 @@ def run_pipeline(
         summary["train"] = train
         if train["status"] == "stopped":
             return summary | {"status": "stopped", "stage": "training"}
-        _mark(out_dir, "training", {"steps": train["steps"]})
+        _record_stage(out_dir, "training", {"steps": train["steps"]})
 
     for stage, run_stage in (
         ("evaluating", lambda: _stage_eval(config, out_dir, reporter)),
@@ -244,9 +223,9 @@ def run_pipeline(
             continue
         if reporter.should_stop():
             return summary | {"status": "stopped", "stage": stage}
-        _mark(out_dir, stage, run_stage())
+        _record_stage(out_dir, stage, run_stage())
 
-    from mind.report import write_report
+    from mind.html_report import write_report
 
     reporter.artifact("report", write_report(out_dir))
     model_ref = trained_model(config, out_dir)

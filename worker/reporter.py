@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.results import service as results
 from app.runs.models import Run, RunEvent
+from app.runs.status import RunStatus
+from mind.step_record import StepRecord
 
 PROGRESS_EVERY_S = 1.0
 STOP_POLL_S = 1.0
@@ -58,7 +60,7 @@ class DbReporter:
 
     def log_step(self, record: dict[str, Any]) -> None:
         with self.factory.begin() as session:
-            results.record_step(session, self.run_id, record)
+            results.record_step(session, self.run_id, StepRecord.from_dict(record))
 
     def artifact(self, name: str, path: Path) -> None:
         with self.factory.begin() as session:
@@ -83,5 +85,5 @@ class DbReporter:
             self._stop_at = now
             with self.factory() as session:
                 run = session.get(Run, self.run_id)
-                self._stop = run is None or run.status == "cancelling"
+                self._stop = run is None or run.status == RunStatus.CANCELLING
         return self._stop

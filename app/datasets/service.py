@@ -19,9 +19,8 @@ from app.datasets.exceptions import (
     UnsupportedFormat,
     UploadTooLarge,
 )
-from app.datasets.models import Dataset
+from app.datasets.models import Dataset, RunDataset
 from app.errors import Forbidden
-from app.runs.models import RunDataset
 from app.settings import Settings
 from app.users.models import User
 

@@ -14,8 +14,8 @@ from app.datasets import service as datasets
 from app.deps import SessionDep, SettingsDep
 from app.pages import hyperparams
 from app.pages.auth import FormUser, PageUser
-from app.pages.preflight import preflight
 from app.pages.render import render
+from app.preflight.service import preflight
 from app.runs import config as run_config
 from app.runs import service as runs
 from app.runs.config import BUNDLED_STUDENTS

@@ -21,7 +21,8 @@ from app.results import service as results
 from app.results.router import download as download_artifact
 from app.runs import service as runs
 from app.runs import stream
-from app.runs.models import ACTIVE, Run
+from app.runs.models import Run
+from app.runs.status import ACTIVE
 from app.settings import Settings
 from app.users.models import User
 
@@ -36,7 +37,7 @@ def _results(session: Session, settings: Settings, run: Run, user: User) -> dict
     summaries = figures.eval_summaries(results.evaluations(session, run.id))
     trained, base = summaries.get("trained"), summaries.get("base")
     bench = sorted((trained or {}).get("benchmarks", {}).items(), key=lambda i: i[1]["kind"])
-    manage = user.is_admin or user.id == run.owner_id
+    actions = runs.allowed_actions(settings, user, run)
     return {
         "run": run,
         "owner": listing.emails(session, {run.owner_id}).get(run.owner_id, ""),
@@ -47,11 +48,9 @@ def _results(session: Session, settings: Settings, run: Run, user: User) -> dict
         "latent": results.latent(session, run.id),
         "checkpoints": results.checkpoints(session, run.id),
         "artifacts": results.artifacts(session, run.id),
-        "can_cancel": manage and run.status in ("queued", "running"),
-        "can_resume": manage
-        and run.status in ("failed", "cancelled")
-        and runs.has_checkpoint(settings, run),
-        "can_delete": manage and run.status not in ("running", "cancelling"),
+        "can_cancel": "cancel" in actions,
+        "can_resume": "resume" in actions,
+        "can_delete": "delete" in actions,
     }
 
 

@@ -16,8 +16,9 @@ from app.pages import listing
 from app.pages.auth import PageUser
 from app.pages.render import render
 from app.runs import service as runs
-from app.runs.models import STATUSES, Run
+from app.runs.models import Run
 from app.runs.schemas import RunFilters
+from app.runs.status import STATUSES
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50

@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
-from app.runs.models import BigId
+from app.db import Base, BigId, utcnow
 
 
 def _run_fk() -> Mapped[str]:
@@ -17,7 +16,7 @@ def _run_fk() -> Mapped[str]:
 
 
 class MetricPoint(Base):
-    """One scalar of one optimiser step (loss, sft_loss, lr, tokens_per_s, ...)."""
+    """One scalar of one optimizer step (loss, sft_loss, lr, tokens_per_s, ...)."""
 
     __tablename__ = "metric_points"
     __table_args__ = (Index("ix_metric_points_run_name_step", "run_id", "name", "step"),)

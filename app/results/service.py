@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,29 +24,34 @@ from app.results.models import (
     MetricPoint,
     PerspectiveWeight,
 )
+from mind.step_record import PerspectiveStats, StepRecord
 
 WEIGHT_FIELDS = ("score", "weight", "selected", "present")
 LATENT_FIELDS = ("n_points", "n_clusters", "purity", "nmi")
 
 
-def record_step(session: Session, run_id: str, record: dict[str, Any]) -> None:
-    """One optimiser step; a resumed run may log a step again, so earlier copies go first."""
-    step = int(record["step"])
+def record_step(session: Session, run_id: str, record: StepRecord) -> None:
+    """One optimizer step; a resumed run may log a step again, so earlier copies go first.
+
+    Every scalar (and the epoch) becomes a named point, each perspective's stats one row.
+    """
+    step = record.step
     for table in (MetricPoint, PerspectiveWeight):
         session.execute(delete(table).where(table.run_id == run_id, table.step >= step))
+    points = record.scalars | {"epoch": record.epoch}
     session.add_all(
         MetricPoint(run_id=run_id, step=step, name=name, value=float(value))
-        for name, value in record.items()
-        if name != "step" and isinstance(value, int | float) and not isinstance(value, bool)
+        for name, value in points.items()
+        if value is not None
     )
     session.add_all(
-        PerspectiveWeight(run_id=run_id, step=step, perspective=pid, **_weights(values))
-        for pid, values in (record.get("perspectives") or {}).items()
+        PerspectiveWeight(run_id=run_id, step=step, perspective=pid, **_weights(stats))
+        for pid, stats in record.perspectives.items()
     )
 
 
-def _weights(values: dict[str, Any]) -> dict[str, float | None]:
-    return {k: None if values.get(k) is None else float(values[k]) for k in WEIGHT_FIELDS}
+def _weights(stats: PerspectiveStats) -> dict[str, float | None]:
+    return {k: None if (v := getattr(stats, k)) is None else float(v) for k in WEIGHT_FIELDS}
 
 
 def record_evaluation(
@@ -176,6 +182,25 @@ def weight_series(session: Session, run_id: str, every: int = 1) -> dict[str, di
         for field in WEIGHT_FIELDS:
             out[field].append(getattr(row, field))
     return dict(series)
+
+
+def step_records(
+    session: Session, run_id: str, names: Sequence[str], every: int = 1
+) -> list[StepRecord]:
+    """The run's steps as records: the scalars named (all if none) and every perspective's
+    stats, thinned to every `every`-th step and the last (see `step_stride`)."""
+    scalars: dict[int, dict[str, float | None]] = defaultdict(dict)
+    for name, series in metric_series(session, run_id, list(names), every).items():
+        for step, value in zip(series["steps"], series["values"], strict=True):
+            scalars[step][name] = value
+    stats: dict[int, dict[str, PerspectiveStats]] = defaultdict(dict)
+    for pid, series in weight_series(session, run_id, every).items():
+        for i, step in enumerate(series["steps"]):
+            stats[step][pid] = PerspectiveStats(**{k: series[k][i] for k in WEIGHT_FIELDS})
+    return [
+        StepRecord(step, scalars=scalars.get(step, {}), perspectives=stats.get(step, {}))
+        for step in sorted(scalars.keys() | stats.keys())
+    ]
 
 
 def evaluations(session: Session, run_id: str) -> list[EvaluationResult]:

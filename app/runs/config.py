@@ -24,7 +24,9 @@ from mind.config import ConfigError, RunConfig, parse_config
 
 
 @dataclass
-class Checked:
+class CheckedConfig:
+    """A parsed run config whose dataset ids were found, with their rows by role."""
+
     config: RunConfig
     datasets: dict[str, Dataset] = field(default_factory=dict)  # role -> dataset
 
@@ -56,13 +58,13 @@ def _check_student(student: str) -> None:
     )
 
 
-def check(session: Session, raw: Any) -> Checked:
+def check(session: Session, raw: Any) -> CheckedConfig:
     """Everything that can be checked before queueing; InvalidConfig names the key."""
     try:
         config = parse_config(raw)
     except ConfigError as exc:
         raise InvalidConfig(exc.key, exc.message) from None
-    checked = Checked(config)
+    checked = CheckedConfig(config)
     data = config.data
     if data.questions:
         checked.datasets["questions"] = _dataset(
@@ -86,7 +88,7 @@ def check(session: Session, raw: Any) -> Checked:
     return checked
 
 
-def _check_perspectives(checked: Checked) -> None:
+def _check_perspectives(checked: CheckedConfig) -> None:
     rationales = checked.datasets.get("rationales")
     seen = set(rationales.report.get("perspectives", {})) if rationales else set()
     custom = [

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.results.models import MetricPoint
 from app.runs import service as runs
-from app.runs.models import ACTIVE, Run
+from app.runs.models import Run
+from app.runs.status import ACTIVE
 from app.settings import Settings
 from app.studies import plan
 from app.studies.exceptions import NotStudyOwner, StudyNotFound, StudyWrongStatus
@@ -63,7 +64,7 @@ def cells(session: Session, study: Study) -> Cells:
 def status(study: Study, rows: Cells) -> str:
     """running | cancelling | cancelled | failed | succeeded, from the study's runs."""
     states = {run.status for _, run in rows}
-    if states & set(ACTIVE):
+    if states & {s.value for s in ACTIVE}:
         return "cancelling" if study.cancel_requested_at else "running"
     if study.cancel_requested_at:
         return "cancelled"

@@ -9,11 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from pathlib import Path
 
 from mind.config import DEFAULT_INSTRUCTION, ConfigError, EvalConfig, TrainConfig, load_config
-from mind.data import DataError
 
 SPLIT_STEMS = {"train", "test", "dev", "val", "validation", "eval"}
 
@@ -89,18 +87,14 @@ def _settings(args: argparse.Namespace) -> tuple[str, TrainConfig, EvalConfig, s
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        student, train, eval_cfg, instruction = _settings(args)
-        from mind.evaluate import evaluate, load_benchmark
-        from mind.student import load_for_inference, load_tokenizer
+    student, train, eval_cfg, instruction = _settings(args)
+    from mind.evaluate import evaluate, load_benchmark
+    from mind.student import load_for_inference, load_tokenizer
 
-        for bench in eval_cfg.benchmarks:
-            load_benchmark(bench)  # fail on bad data before the model loads
-        model = load_for_inference(student, args.adapter, train)
-        tokenizer = load_tokenizer(student)
-        result = evaluate(model, tokenizer, eval_cfg, instruction, args.output)
-    except (ConfigError, DataError, ValueError) as exc:
-        print(f"mind eval: error: {exc}", file=sys.stderr)
-        return 2
+    for bench in eval_cfg.benchmarks:
+        load_benchmark(bench)  # fail on bad data before the model loads
+    model = load_for_inference(student, args.adapter, train)
+    tokenizer = load_tokenizer(student)
+    result = evaluate(model, tokenizer, eval_cfg, instruction, args.output)
     print(json.dumps(result))
     return 0

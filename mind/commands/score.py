@@ -38,18 +38,14 @@ def run(args: argparse.Namespace) -> int:
     from mind.answers import detect_answer_type
     from mind.evaluate import score
 
-    try:
-        questions = read_questions(args.benchmark)
-        by_id = {q.id: q for q in questions}
-        pairs = read_predictions(args.predictions, by_id, args.benchmark)
-        if not pairs:
-            raise DataError(args.predictions, 0, None, "no predictions")
-        n, accuracy, _ = score(
-            [q for q, _ in pairs], [o for _, o in pairs], detect_answer_type(questions)
-        )
-    except (DataError, ValueError) as exc:
-        print(f"mind score: error: {exc}", file=sys.stderr)
-        return 2
+    questions = read_questions(args.benchmark)
+    by_id = {q.id: q for q in questions}
+    pairs = read_predictions(args.predictions, by_id, args.benchmark)
+    if not pairs:
+        raise DataError(args.predictions, 0, None, "no predictions")
+    n, accuracy, _ = score(
+        [q for q, _ in pairs], [o for _, o in pairs], detect_answer_type(questions)
+    )
     if n < len(questions):
         print(
             f"mind score: {len(questions) - n} benchmark questions have no output", file=sys.stderr

@@ -1,4 +1,4 @@
-"""What every teacher backend takes and gives, and the choice of backend from the config.
+"""What every teacher backend takes and gives.
 
 A backend turns chat requests into texts and yields each result as soon as it has it (in
 any order), so the caller can cache it before the next one arrives.
@@ -10,7 +10,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mind.config import RunConfig, TeacherConfig
+from mind.config import TeacherConfig
 from mind.teacher.prompts import Messages
 
 
@@ -53,18 +53,3 @@ class TeacherBackend(Protocol):
     def generate(self, requests: Sequence[Request]) -> Generator[Result, None, None]:
         """Results in any order; closing the generator early cancels what is in flight."""
         ...
-
-
-def make_backend(config: RunConfig) -> TeacherBackend:
-    """The backend named by `config.teacher.backend`; heavy imports happen only here."""
-    cfg = config.teacher
-    if cfg is None:
-        raise ValueError("the run config has no teacher section")
-    sampling = Sampling.from_config(cfg, config.seed)
-    if cfg.backend == "hf":
-        from mind.teacher.hf_backend import HFBackend
-
-        return HFBackend(cfg, config.train, sampling)
-    from mind.teacher.openai_backend import OpenAIBackend
-
-    return OpenAIBackend(cfg, sampling)

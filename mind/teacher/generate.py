@@ -19,11 +19,13 @@ from typing import Any
 from mind.answers import answer_type, extract_answer
 from mind.config import ConfigError, RunConfig, TeacherConfig
 from mind.data import Question, Rationale, read_questions
+from mind.errors import MindError
 from mind.judge import rule_judge
 from mind.perspectives import BUILTIN, Perspective, resolve
-from mind.reporting import NullReporter, Reporter
-from mind.teacher.backend import Request, Result, Sampling, make_backend
+from mind.reporter import NullReporter, Reporter
+from mind.teacher.backend import Request, Result, Sampling
 from mind.teacher.cache import TeacherCache, cache_key
+from mind.teacher.factory import make_backend
 from mind.teacher.prompts import PROMPT_STYLE, Messages, build_messages, prompt_sha256
 
 RATIONALES_FILE = "rationales.jsonl"
@@ -31,7 +33,7 @@ REPORT_FILE = "generation_report.json"
 STAGE = "generating"
 
 
-class GenerationStopped(RuntimeError):
+class GenerationStopped(MindError, RuntimeError):
     """The reporter asked to stop; what was generated so far is kept in the cache."""
 
 

@@ -26,13 +26,14 @@ from tenacity import (
 )
 
 from mind.config import TeacherConfig
+from mind.errors import MindError
 from mind.teacher.backend import Request, Result, Sampling
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 T = TypeVar("T")
 
 
-class TeacherError(RuntimeError):
+class TeacherError(MindError, RuntimeError):
     """The teacher endpoint refused or failed a request; `retryable` marks 429/5xx."""
 
     def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):

@@ -1,5 +1,8 @@
 """The pre-flight summary of a checked run config: what curation keeps, tokens, time.
 
+What is kept comes from `mind.training_data`, the loader training uses, so the summary
+counts exactly the examples that will train (the specialist's one perspective included).
+
 No tokenizer and no torch in the web process: tokens are estimated as characters / 4
 (about right for English and numbers with SmolLM2's BPE) plus a fixed chat-template
 overhead per sequence, capped at `train.max_seq_len`. Time is training only: tokens over
@@ -18,13 +21,15 @@ from sqlalchemy.orm import Session
 
 from app.datasets import service as datasets
 from app.results.models import MetricPoint
-from app.runs.config import Checked
+from app.runs.config import CheckedConfig
+from app.runs.exceptions import InvalidConfig
 from app.runs.models import Run
+from app.runs.status import RunStatus
 from app.settings import Settings
-from mind.config import RunConfig
-from mind.curation import Example, curate
-from mind.data import questions_from_rationales, read_questions, read_rationales
+from mind.config import ConfigError, RunConfig
+from mind.curation import Example
 from mind.perspectives import builtin_order
+from mind.training_data import read_records, training_examples
 
 CHARS_PER_TOKEN = 4
 TEMPLATE_TOKENS = 30
@@ -62,7 +67,7 @@ def throughput(session: Session, student: str) -> tuple[float, str]:
     """Median tokens/s of this student's last successful runs, and where the figure comes from."""
     recent = (
         select(Run.id)
-        .where(Run.student == student, Run.status == "succeeded")
+        .where(Run.student == student, Run.status == RunStatus.SUCCEEDED)
         .order_by(Run.finished_at.desc())
         .limit(HISTORY_RUNS)
     )
@@ -78,7 +83,7 @@ def throughput(session: Session, student: str) -> tuple[float, str]:
     return statistics.median(values), f"median of this student's last {HISTORY_RUNS} runs"
 
 
-def preflight(session: Session, settings: Settings, checked: Checked) -> Preflight:
+def preflight(session: Session, settings: Settings, checked: CheckedConfig) -> Preflight:
     config, found = checked.config, checked.datasets
     out = Preflight()
     out.tokens_per_s, out.throughput_source = throughput(session, config.student)
@@ -93,14 +98,15 @@ def preflight(session: Session, settings: Settings, checked: Checked) -> Preflig
             out.to_generate = n * len(config.perspectives or [])
             out.notes.append("Rationales will be written by the teacher first; curation then.")
         return out
-    rationales = read_rationales(datasets.file_path(settings, found["rationales"]))
-    questions = (
-        read_questions(datasets.file_path(settings, found["questions"]))
-        if "questions" in found
-        else questions_from_rationales(rationales)
+    records = read_records(
+        datasets.file_path(settings, found["rationales"]),
+        datasets.file_path(settings, found["questions"]) if "questions" in found else None,
     )
-    ids = config.perspectives or sorted({r.perspective for r in rationales}, key=builtin_order)
-    examples, report = curate(questions, rationales, ids, config.data, config.seed)
+    try:
+        data = training_examples(config, records)
+    except ConfigError as exc:
+        raise InvalidConfig(exc.key, exc.message) from None
+    examples, report = data.examples, data.report
     out.questions_in, out.rationales_in = report.questions_in, report.rationales_in
     out.rationales_rejected, out.kept_questions = report.rationales_rejected, report.kept
     out.per_perspective = dict(
@@ -116,12 +122,11 @@ def _estimate(out: Preflight, config: RunConfig, examples: list[Example]) -> Non
     if config.method == "zero_shot" or not examples:
         return
     cap = train.max_seq_len
-    lengths = []
-    for ex in examples:
-        texts = list(ex.rationales.values())
-        if config.method in ONE_PERSPECTIVE:
-            texts = texts[:1]
-        lengths += [min(cap, _tokens(ex.question.question, train.instruction, t)) for t in texts]
+    lengths = [
+        min(cap, _tokens(ex.question.question, train.instruction, text))
+        for ex in examples
+        for text in ex.rationales.values()
+    ]
     out.sequences_per_epoch, out.tokens_per_epoch = len(lengths), sum(lengths)
     out.steps_per_epoch = math.ceil(len(examples) / (train.questions_per_batch * train.grad_accum))
     out.epochs = train.max_steps / out.steps_per_epoch

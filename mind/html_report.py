@@ -10,6 +10,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from mind import plots
+from mind.step_record import StepRecord
 
 MAX_PLOTTED_STEPS = 2000
 
@@ -18,10 +19,11 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _read_metrics(path: Path) -> list[dict[str, Any]]:
+def _read_metrics(path: Path) -> list[StepRecord]:
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = path.read_text().splitlines()
+    return [StepRecord.from_dict(json.loads(line)) for line in lines if line.strip()]
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
