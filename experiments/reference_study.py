@@ -14,7 +14,8 @@ The study: zero_shot, sft, uniform, mcc, mind (recommended preset) and mind (`pa
 400 of the SVAMP questions whose rationales carry `source_split == "mcc-kd:train"`
 (correct rationales only); in distribution the 600 SVAMP questions never trained on, out
 of distribution StrategyQA dev (all) and the first 300 CommonsenseQA dev questions; three
-seeds; both budgets (equal optimiser steps, equal trained tokens).
+seeds; both budgets (equal optimiser steps, equal trained tokens); every checkpoint
+scored on the first 100 ID questions for the learning curves.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ EMAIL = "reference@study.local"
 TRAIN_SPLIT = "mcc-kd:train"
 TRAIN_QUESTIONS, SUBSET_SEED = 400, 0
 CSQA_QUESTIONS = 300
+CURVE_QUESTIONS = 100  # the fixed ID subset each checkpoint is scored on
 PERSPECTIVES = ["formal_symbolic", "decomposition", "planning", "other:standard_cot"]
 METHODS = [
     {"method": "zero_shot"},
@@ -52,7 +54,13 @@ METHODS = [
     {"method": "mind", "label": "mind (paper)", "overrides": {"mind": {"preset": "paper"}}},
 ]
 SEEDS = [0, 1, 2]
-SHARED_TRAIN = {"max_steps": 300, "questions_per_batch": 2, "sft_perspective": "other:standard_cot"}
+SHARED_TRAIN = {
+    "max_steps": 300,
+    "questions_per_batch": 2,
+    "sft_perspective": "other:standard_cot",
+    "save_every": 50,
+    "keep_checkpoints": 7,  # every checkpoint: the learning curve's points
+}
 POLL_S = 30
 
 
@@ -171,7 +179,8 @@ def submit(http: httpx.Client, shared: Path, home: Path) -> str:
         },
         "train": SHARED_TRAIN,
         "eval": {
-            "benchmarks": [{"name": n, "dataset": ids[n], "kind": k} for n, k in kinds.items()]
+            "benchmarks": [{"name": n, "dataset": ids[n], "kind": k} for n, k in kinds.items()],
+            "curve_questions": CURVE_QUESTIONS,
         },
     }
     spec = {"config": config, "methods": METHODS, "seeds": SEEDS}

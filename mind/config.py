@@ -138,6 +138,12 @@ class EvalConfig(Section):
     benchmarks: list[BenchmarkConfig] = Field(default_factory=list)
     max_new_tokens: int = Field(256, gt=0, description="Longest answer generated.")
     batch_size: int = Field(16, gt=0, description="Questions per generation batch.")
+    curve_questions: int = Field(
+        0,
+        ge=0,
+        description="Learning curve: every kept checkpoint scored on the first N questions "
+        "of the first id benchmark (0 = off; see train.keep_checkpoints).",
+    )
 
 
 class AnalysisConfig(Section):

@@ -48,6 +48,20 @@ def _cell_name(link_label: str, seed: int, budget: str) -> str:
     return f"{link_label} s{seed} ({budget})"
 
 
+def learning_curves(curves: list[dict[str, Any]]) -> go.Figure | None:
+    """Each trained cell's accuracy at its checkpoints on the fixed ID subset."""
+    if not curves:
+        return None
+    fig = go.Figure()
+    for c in curves:
+        name = _cell_name(c["label"], c["seed"], c["budget"])
+        steps = [p["step"] for p in c["points"]]
+        fig.add_trace(go.Scatter(x=steps, y=[p["accuracy"] for p in c["points"]], name=name))
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    title = "Learning curves: accuracy at each checkpoint on a fixed ID subset"
+    return style_figure(fig, title, "optimiser step", "accuracy")
+
+
 def loss_curves(session: Session, rows: service.Cells) -> go.Figure | None:
     """The training loss of each trained cell against the optimiser step."""
     fig = go.Figure()
@@ -59,7 +73,7 @@ def loss_curves(session: Session, rows: service.Cells) -> go.Figure | None:
             fig.add_trace(go.Scatter(x=series["steps"], y=series["values"], name=name))
     if not fig.data:
         return None
-    return style_figure(fig, "Learning curves: training loss per cell", "optimiser step", "loss")
+    return style_figure(fig, "Training loss per cell", "optimiser step", "loss")
 
 
 def selection_curves(session: Session, rows: service.Cells) -> go.Figure | None:
@@ -118,7 +132,8 @@ def study_figures(
         for budget, analysis in results["budgets"].items()
     }
     figures |= {
-        "curves": loss_curves(session, rows),
+        "curves": learning_curves(results["curves"]),
+        "loss": loss_curves(session, rows),
         "selection": selection_curves(session, rows),
         "latent": latent_bars(results["latent"]),
     }

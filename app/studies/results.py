@@ -49,6 +49,27 @@ def latent_rows(session: Session, rows: service.Cells) -> list[dict[str, Any]]:
     return out
 
 
+def curve_rows(session: Session, rows: service.Cells) -> list[dict[str, Any]]:
+    """Each trained run's learning curve (accuracy per checkpoint step), once per run."""
+    out, seen = [], set()
+    for link, run in rows:
+        if run.id in seen:
+            continue
+        seen.add(run.id)
+        series = run_results.metric_series(session, run.id, [run_results.CURVE]).get(
+            run_results.CURVE
+        )
+        if series:
+            points = [
+                {"step": s, "accuracy": a}
+                for s, a in zip(series["steps"], series["values"], strict=True)
+            ]
+            out.append(
+                {"label": link.label, "seed": link.seed, "budget": link.budget} | {"points": points}
+            )
+    return out
+
+
 def study_results(session: Session, settings: Settings, study: Study) -> dict[str, Any]:
     """Per budget, `mind.comparison.compare` over the succeeded cells (methods in the
     spec's order, the base student first); cells still running are left out."""
@@ -75,4 +96,5 @@ def study_results(session: Session, settings: Settings, study: Study) -> dict[st
         "budgets": budgets,
         "cells": service.describe(session, study)["cells"],
         "latent": latent_rows(session, rows),
+        "curves": curve_rows(session, rows),
     }

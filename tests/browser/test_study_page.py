@@ -12,9 +12,10 @@ from pathlib import Path
 from tests.browser.test_studio_pages import POINTS, shot, upload
 from tests.service.helpers import PERSPECTIVES, svamp_files
 
-FIGURES = ("accuracy-steps", "accuracy-tokens", "curves", "selection", "latent")
+FIGURES = ("accuracy-steps", "accuracy-tokens", "curves", "loss", "selection", "latent")
 TINY = {
-    "train": {"max_seq_len": 192, "save_every": 2},
+    "train": {"max_seq_len": 192, "save_every": 1},
+    "eval": {"curve_questions": 2},
     "mind": {"metanet_dim": 32},
     "analysis": {"probe_questions": 3, "pca_components": 4},
 }

@@ -85,6 +85,8 @@ def study_spec(
     config["data"]["max_questions"] = 6
     config["eval"]["benchmarks"][0]["max_questions"] = 6
     config["train"]["max_steps"] = 2
+    config["train"]["save_every"] = 1
+    config["eval"]["curve_questions"] = 2
     return {"config": config, "methods": [{"method": m} for m in methods], "seeds": [0]}
 
 

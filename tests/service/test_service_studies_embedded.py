@@ -74,3 +74,5 @@ def test_a_two_method_study_succeeds_with_intervals_and_paired_tests(
             assert pair["verdict"] in ("beyond chance", "not significant", "within seed noise")
             assert analysis["detectable"]["svamp"]["difference"] > 0.4
         assert sorted(row["label"] for row in results["latent"]) == ["mind", "zero_shot"]
+        [curve] = results["curves"]  # the base student has no checkpoints
+        assert curve["label"] == "mind" and [p["step"] for p in curve["points"]] == [1, 2]
