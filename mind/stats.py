@@ -60,7 +60,9 @@ def proportion(correct: float, n: int, level: float = LEVEL) -> Proportion:
     if n == 0:
         return Proportion(correct, 0, 0.0, 0.0, 1.0)
     low, high = proportion_confint(correct, n, alpha=1 - level, method="wilson")
-    return Proportion(correct, n, correct / n, max(0.0, float(low)), min(1.0, float(high)))
+    share = correct / n  # rounding may leave the interval a hair off its estimate
+    low, high = max(0.0, min(share, float(low))), min(1.0, max(share, float(high)))
+    return Proportion(correct, n, share, low, high)
 
 
 def _mcnemar(both: int, only_a: int, only_b: int, neither: int) -> float:

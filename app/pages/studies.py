@@ -161,7 +161,6 @@ def study_page(
     study = service.get(session, study_id)
     outcome = results.study_results(session, settings, study)
     described = service.describe(session, study)
-    manage = user.is_admin or user.id == study.owner_id
     return render(
         request,
         "study.html",
@@ -171,8 +170,7 @@ def study_page(
         results=outcome,
         figures=figures.study_figures(session, study, service.cells(session, study), outcome),
         spec_json=json.dumps(study.spec, indent=2),
-        can_cancel=manage and described["status"] == "running",
-        can_resume=manage and described["status"] in ("failed", "cancelled"),
+        actions=service.allowed_actions(user, study, described["status"]),
     )
 
 

@@ -39,7 +39,7 @@ def latent_rows(session: Session, rows: service.Cells) -> list[dict[str, Any]]:
     """The trained student's latent-map metrics, once per succeeded run."""
     out, seen = [], set()
     for link, run in rows:
-        if run.id in seen or run.status != "succeeded":
+        if run.id in seen or run.status != service.SUCCEEDED:
             continue
         seen.add(run.id)
         for row in run_results.latent(session, run.id):
@@ -82,7 +82,7 @@ def study_results(session: Session, settings: Settings, study: Study) -> dict[st
             (
                 (link, run)
                 for link, run in rows
-                if link.budget == budget and run.status == "succeeded"
+                if link.budget == budget and run.status == service.SUCCEEDED
             ),
             key=lambda item: (order[item[0].label], item[0].seed),
         )

@@ -18,15 +18,16 @@ from app.db import utcnow
 from app.results.models import MetricPoint
 from app.runs import service as runs
 from app.runs.models import Run
-from app.runs.status import ACTIVE
+from app.runs.status import ACTIVE, RunStatus, allows
 from app.settings import Settings
 from app.studies import plan
 from app.studies.exceptions import NotStudyOwner, StudyNotFound, StudyWrongStatus
-from app.studies.models import Study, StudyRun
+from app.studies.models import Study, StudyRun, StudyStatus
 from app.studies.schemas import StudySpec
 from app.users.models import User
 
 Cells = list[tuple[StudyRun, Run]]
+SUCCEEDED = RunStatus.SUCCEEDED.value
 
 
 def create(session: Session, user: User, name: str, spec: StudySpec) -> Study:
@@ -61,23 +62,37 @@ def cells(session: Session, study: Study) -> Cells:
     return [(link, run) for link, run in session.execute(query)]
 
 
-def status(study: Study, rows: Cells) -> str:
-    """running | cancelling | cancelled | failed | succeeded, from the study's runs."""
-    states = {run.status for _, run in rows}
-    if states & {s.value for s in ACTIVE}:
-        return "cancelling" if study.cancel_requested_at else "running"
+def status(study: Study, rows: Cells) -> StudyStatus:
+    """From the study's runs: active ones make it running (or cancelling); a stopped one
+    failed (or cancelled, if asked); all planned cells succeeded make it succeeded."""
+    states = {RunStatus(run.status) for _, run in rows}
+    if states & set(ACTIVE):
+        return StudyStatus.CANCELLING if study.cancel_requested_at else StudyStatus.RUNNING
     if study.cancel_requested_at:
-        return "cancelled"
-    if states & {"failed", "cancelled"}:
-        return "failed"
+        return StudyStatus.CANCELLED
+    if states & {RunStatus.FAILED, RunStatus.CANCELLED}:
+        return StudyStatus.FAILED
     if len(rows) == plan.planned_rows(study.spec):
-        return "succeeded"
-    return "running"
+        return StudyStatus.SUCCEEDED
+    return StudyStatus.RUNNING
 
 
 def progress(study: Study, rows: Cells) -> float:
-    done = sum(1.0 if run.status == "succeeded" else run.progress for _, run in rows)
+    done = sum(1.0 if run.status == SUCCEEDED else run.progress for _, run in rows)
     return done / plan.planned_rows(study.spec)
+
+
+ACTIONS = {
+    "cancel": (StudyStatus.RUNNING, StudyStatus.CANCELLING),
+    "resume": (StudyStatus.CANCELLED, StudyStatus.FAILED),
+}
+
+
+def allowed_actions(user: User, study: Study, current: StudyStatus) -> frozenset[str]:
+    """What this user may do to the study now (its owner or an admin)."""
+    if study.owner_id != user.id and not user.is_admin:
+        return frozenset()
+    return frozenset(a for a, states in ACTIONS.items() if current in states)
 
 
 def _check_owner(user: User, study: Study, action: str) -> None:
@@ -90,11 +105,11 @@ def cancel(session: Session, user: User, study_id: str) -> Study:
     study = get(session, study_id, for_update=True)
     _check_owner(user, study, "cancel")
     rows = cells(session, study)
-    if status(study, rows) not in ("running", "cancelling"):
+    if status(study, rows) not in ACTIONS["cancel"]:
         raise StudyWrongStatus("cancel", status(study, rows))
     study.cancel_requested_at = study.cancel_requested_at or utcnow()
     for run in {run.id: run for _, run in rows}.values():
-        if run.status in ("queued", "running"):
+        if allows("cancel", run.status):
             runs.cancel(session, user, run.id)
     return study
 
@@ -105,11 +120,11 @@ def resume(session: Session, settings: Settings, user: User, study_id: str) -> S
     study = get(session, study_id, for_update=True)
     _check_owner(user, study, "resume")
     rows = cells(session, study)
-    if status(study, rows) not in ("cancelled", "failed"):
+    if status(study, rows) not in ACTIONS["resume"]:
         raise StudyWrongStatus("resume", status(study, rows))
     study.cancel_requested_at = None
     for run in {run.id: run for _, run in rows}.values():
-        if run.status not in ("failed", "cancelled"):
+        if not allows("resume", run.status):
             continue
         if runs.has_checkpoint(settings, run):
             runs.resume(session, settings, user, run.id)
@@ -129,7 +144,9 @@ def _add(
     return runs.create(session, owner, name[:200], raw)
 
 
-def _link(session: Session, study: Study, cell: plan.Cell, seed: int, budget: str, run: Run):
+def _link(
+    session: Session, study: Study, cell: plan.Cell, seed: int, budget: str, run: Run
+) -> None:
     session.add(
         StudyRun(study_id=study.id, label=cell.label, seed=seed, budget=budget, run_id=run.id)
     )
@@ -178,6 +195,35 @@ def _token_steps(session: Session, reference: Run, run: Run) -> int:
     return steps_for_tokens(parse_config(run.config), budget, own / joint) or steps
 
 
+def _queue_step_budget(
+    session: Session, study: Study, owner: User, have: dict[tuple, Run], trained: list[plan.Cell]
+) -> None:
+    for seed in study.spec["seeds"]:
+        for cell in trained:
+            if (cell.label, seed, "steps") not in have:
+                run = _add(session, study, owner, cell, seed, None)
+                _link(session, study, cell, seed, "steps", run)
+
+
+def _queue_token_budget(
+    session: Session, study: Study, owner: User, have: dict[tuple, Run], trained: list[plan.Cell]
+) -> None:
+    """Per seed, once every method's step-budget run has succeeded."""
+    for seed in study.spec["seeds"]:
+        at_steps = {c.label: have.get((c.label, seed, "steps")) for c in trained}
+        if not all(r is not None and r.status == SUCCEEDED for r in at_steps.values()):
+            continue
+        reference = at_steps[study.spec["token_budget_reference"]]
+        for cell in trained:
+            own = at_steps[cell.label]
+            if (cell.label, seed, "tokens") in have or own is None:
+                continue
+            steps = _token_steps(session, reference, own)
+            same = steps == own.config["train"]["max_steps"]
+            run = own if same else _add(session, study, owner, cell, seed, steps)
+            _link(session, study, cell, seed, "tokens", run)
+
+
 def advance(session: Session, study: Study) -> None:
     """Queue every cell whose turn has come; idempotent (cells already there are kept)."""
     if study.cancel_requested_at:
@@ -185,41 +231,17 @@ def advance(session: Session, study: Study) -> None:
     owner = session.get(User, study.owner_id)
     assert owner is not None, "users are never deleted while they own studies"
     have = {(link.label, link.seed, link.budget): run for link, run in cells(session, study)}
-    every = plan.cells(study.spec)
-    base, trained = every[0], [c for c in every if c.trains]
-    seeds = study.spec["seeds"]
-    base_run = have.get((base.label, seeds[0], "steps"))
+    base, *others = plan.cells(study.spec)
+    first_seed = study.spec["seeds"][0]
+    base_run = have.get((base.label, first_seed, "steps"))
     if base_run is None:
-        run = _add(session, study, owner, base, seeds[0], None)
+        run = _add(session, study, owner, base, first_seed, None)
         for budget in plan.BUDGETS:
-            _link(session, study, base, seeds[0], budget, run)
-        return
-    if base_run.status != "succeeded":
-        return
-    for seed in seeds:
-        for cell in trained:
-            if (cell.label, seed, "steps") not in have:
-                _link(
-                    session,
-                    study,
-                    cell,
-                    seed,
-                    "steps",
-                    _add(session, study, owner, cell, seed, None),
-                )
-    for seed in seeds:
-        at_steps = {c.label: have.get((c.label, seed, "steps")) for c in trained}
-        if not all(r is not None and r.status == "succeeded" for r in at_steps.values()):
-            continue
-        reference = at_steps[study.spec["token_budget_reference"]]
-        for cell in trained:
-            if (cell.label, seed, "tokens") in have:
-                continue
-            own = at_steps[cell.label]
-            steps = _token_steps(session, reference, own)
-            same = steps == own.config["train"]["max_steps"]
-            run = own if same else _add(session, study, owner, cell, seed, steps)
-            _link(session, study, cell, seed, "tokens", run)
+            _link(session, study, base, first_seed, budget, run)
+    elif base_run.status == SUCCEEDED:
+        trained = [c for c in others if c.trains]
+        _queue_step_budget(session, study, owner, have, trained)
+        _queue_token_budget(session, study, owner, have, trained)
 
 
 def advance_for_run(session: Session, run_id: str) -> None:
@@ -267,7 +289,7 @@ def _cell_out(
         "max_steps": run.config["train"]["max_steps"] if run and cell.trains else None,
         "tokens_trained": (
             trained_tokens(session, run)
-            if run and cell.trains and run.status == "succeeded"
+            if run and cell.trains and run.status == SUCCEEDED
             else None
         ),
     }
