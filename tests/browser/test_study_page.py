@@ -13,6 +13,10 @@ from tests.browser.test_studio_pages import POINTS, shot, upload
 from tests.service.helpers import PERSPECTIVES, svamp_files
 
 FIGURES = ("accuracy-steps", "accuracy-tokens", "curves", "loss", "selection", "latent")
+SUBMITTED = (
+    "/^\\/studies\\/[0-9a-f]{32}$/.test(location.pathname) "
+    "|| document.getElementById('study-error') !== null"
+)
 TINY = {
     "train": {"max_seq_len": 192, "save_every": 1},
     "eval": {"curve_questions": 2},
@@ -55,7 +59,7 @@ def test_submit_a_study_and_read_its_charts(
     page.fill("textarea[name=extra]", json.dumps(TINY))
     page.click("#submit-study")
     # The first study page of a fresh studio imports statsmodels: give it time.
-    page.wait_for_url(re.compile(r"/studies/([0-9a-f]{32}|new)$"), timeout=120_000)
+    page.wait_for_function(SUBMITTED, timeout=120_000)
     assert page.locator("#study-error").count() == 0, page.locator("#study-error").inner_text()
     shot(page, screenshots, "11-study-running")
 
