@@ -21,6 +21,7 @@ from app.runs.router import router as runs
 from app.secrets.router import router as secrets
 from app.settings import Settings
 from app.students.router import router as students
+from app.studies.router import router as studies
 from app.teachers.router import router as teachers
 from app.users.router import router as users
 from app.webhooks.router import router as webhooks
@@ -49,8 +50,8 @@ def create_app(settings: Settings | None = None, factory: sessionmaker | None = 
 
     app = FastAPI(title="MIND Studio", version="1", lifespan=lifespan)
     install_error_handlers(app)
-    routers = (users, datasets, runs, results, perspectives, students, secrets, teachers)
-    for router in (*routers, webhooks, playground):
+    routers = (users, datasets, runs, results, studies, perspectives, students, secrets)
+    for router in (*routers, teachers, webhooks, playground):
         app.include_router(router, prefix=API)
 
     install_pages(app)

@@ -160,6 +160,12 @@ class EvalConfig(Section):
     compile: bool = Field(
         False, description="fast engine: static KV cache and compiled decoding (GPU)."
     )
+    curve_questions: int = Field(
+        0,
+        ge=0,
+        description="Learning curve: every kept checkpoint scored on the first N questions "
+        "of the first id benchmark (0 = off; see train.keep_checkpoints).",
+    )
 
 
 class AnalysisConfig(Section):

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from mind import checkpoint
 from mind.config import ConfigError, RunConfig, TrainConfig, dump_config
 from mind.curation import Example
+from mind.curves import learning_curve
 from mind.progress import EVALUATING_BASE, EVALUATING_TRAINED, StageAs
 from mind.reporter import Reporter
 from mind.training_data import probe_examples
@@ -173,6 +174,7 @@ def _stage_eval(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[st
         reporter.event("stage", "evaluating the trained student")
         trained = StageAs(reporter, EVALUATING_TRAINED)
         result = _evaluate(config, trained_model(config, out_dir), out_dir, trained)
+        learning_curve(config, out_dir, trained)
     (out_dir / "eval_base.json").write_text(json.dumps(base, indent=2) + "\n")
     reporter.result("evaluation", result | {"base": base, "gain": gain(result, base)})
     return {"id_mean": result["id_mean"], "ood_mean": result["ood_mean"]}

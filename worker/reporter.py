@@ -80,6 +80,8 @@ class DbReporter:
                 )
             elif kind == "latent":
                 results.record_latent(session, self.run_id, data)
+            elif kind == "curve":
+                results.record_curve(session, self.run_id, data)
             self._event(session, "result", f"{kind} result", result=kind)
 
     def should_stop(self) -> bool:

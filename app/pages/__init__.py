@@ -22,6 +22,7 @@ from app.pages import (
     new_run,
     run_detail,
     runs,
+    studies,
     teachers,
 )
 from app.pages.auth import LoginRequired
@@ -34,9 +35,9 @@ YEAR = 365 * 24 * 3600
 
 
 def install(app: FastAPI) -> None:
-    # /runs/new and /runs/compare before /runs/{run_id}.
+    # /runs/new and /runs/compare before /runs/{run_id}; /studies/new before /studies/{id}.
     pages = (account, new_run, runs, playground, run_detail, datasets, formats, models, teachers)
-    for module in (*pages, webhooks):
+    for module in (*pages, studies, webhooks):
         app.include_router(module.router)
 
     @app.get(PLOTLY_URL, include_in_schema=False)
