@@ -102,7 +102,8 @@ _MEANING = {
     503: "The studio is too busy to answer now; try again shortly.",
     507: "The studio's storage is full.",
 }
-COMMON = (400, 401, 422, 429, 500, 503)
+# Documented on every API route: any route may refuse a request this way.
+COMMON = (400, 401, 403, 404, 409, 422, 429, 500, 503)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

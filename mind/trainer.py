@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from mind import checkpoint, losses
-from mind.batching import Batch, Encoder, collate
+from mind.batching import Batch, ExampleTokenizer, collate
 from mind.config import RunConfig
 from mind.encoder import embed_texts, pair_text
 from mind.forward import student_forward
@@ -35,7 +35,7 @@ from mind.methods import (
     spec_for,
     warmup_weights,
 )
-from mind.reporting import Reporter
+from mind.reporter import Reporter
 from mind.student import load_student, load_tokenizer, pick_device
 from mind.training_data import TrainingData
 
@@ -114,7 +114,9 @@ class Trainer:
         self.pos = Position()
         torch.manual_seed(config.seed)
         self.tokenizer = load_tokenizer(config.student)
-        encoder = Encoder(self.tokenizer, config.train.instruction, config.train.max_seq_len)
+        encoder = ExampleTokenizer(
+            self.tokenizer, config.train.instruction, config.train.max_seq_len
+        )
         self.groups = [
             encoder.encode_example(i, ex, self.slots, config.method)
             for i, ex in enumerate(data.examples)
@@ -205,7 +207,12 @@ class Trainer:
     def _micro_step(self, batch: Batch, joint: bool) -> MicroResult:
         # In warm-up the student only provides losses (no graph); MetaNet always learns.
         with torch.set_grad_enabled(joint):
-            out = student_forward(self.model, batch, with_answers=self.spec.consistency)
+            out = student_forward(
+                self.model,
+                batch,
+                with_answers=self.spec.consistency,
+                packed_attention=self.config.train.packed_attention,
+            )
         q, p = batch.slot_mask.shape
         ce = torch.zeros(q, p, device=out.ce.device).index_put((batch.row, batch.slot), out.ce)
         weights, meta = self._weights(batch, ce, joint)

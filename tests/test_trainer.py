@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import torch
 
-from mind.commands.train import train_run
 from mind.config import RunConfig, parse_config
-from mind.reporting import NullReporter
+from mind.reporter import NullReporter
 from mind.trainer import Trainer
 from mind.training_data import load_training_data
+from mind.training_run import train_run
 
 PERSPECTIVES = ["formal_symbolic", "decomposition", "other:standard_cot"]
 

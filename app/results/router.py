@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 
 from app.db import MAX_BIGINT
 from app.deps import CurrentUser, SessionDep, SettingsDep
-from app.errors import NotFound, responses
+from app.errors import NotFound
 from app.results import service
 from app.results.schemas import (
     ArtifactOut,
@@ -25,7 +25,7 @@ from app.results.schemas import (
 )
 from app.runs import service as runs
 
-router = APIRouter(prefix="/runs/{run_id}", tags=["results"], responses=responses(404))
+router = APIRouter(prefix="/runs/{run_id}", tags=["results"])
 
 
 @router.get("/metrics", summary="Training metric series")
@@ -49,6 +49,24 @@ def weights(run_id: str, _: CurrentUser, session: SessionDep) -> dict[str, Weigh
 def evaluations(run_id: str, _: CurrentUser, session: SessionDep) -> list[EvaluationOut]:
     runs.get(session, run_id)
     return [EvaluationOut.model_validate(e) for e in service.evaluations(session, run_id)]
+
+
+@router.post(
+    "/evaluations/rescore",
+    status_code=201,
+    summary="Rescore stored outputs with the current extractor",
+)
+def rescore(
+    run_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> list[EvaluationOut]:
+    """Score the stored outputs again with the current answer extractor.
+
+    Only evaluations scored by an older extractor version are rescored; each gets a new
+    evaluation (the old one is kept). 409 when every evaluation is already current.
+    """
+    run = runs.get(session, run_id)
+    rows = service.rescore(session, settings.storage, run, user)
+    return [EvaluationOut.model_validate(e) for e in rows]
 
 
 @router.get(
@@ -95,8 +113,13 @@ def artifacts(run_id: str, _: CurrentUser, session: SessionDep) -> list[Artifact
 def download(
     run_id: str, name: str, _: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
-    """The file itself; a folder (the adapter) comes as a zip archive built for this request."""
+    """The file itself; a folder comes as a zip archive built for this request. The adapter
+    is its portable export (base named by bundled name or hub id, model card)."""
     row = service.artifact(session, run_id, name)
+    if name == "adapter":
+        from app.playground.exports import send_latest_adapter
+
+        return send_latest_adapter(session, settings, runs.get(session, run_id))
     path = settings.storage / row.path
     if not path.exists():
         raise NotFound(f"the file of artifact {name!r} is gone", "name")

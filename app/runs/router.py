@@ -7,7 +7,10 @@ from fastapi.sse import EventSourceResponse
 
 from app.db import MAX_BIGINT
 from app.deps import CurrentUser, SessionDep, SettingsDep
-from app.errors import responses
+from app.preflight.service import Preflight, preflight
+from app.progress.queue import queue_place
+from app.progress.timing import elapsed_s
+from app.runs import config as run_config
 from app.runs import service, stream
 from app.runs.schemas import (
     EventOut,
@@ -17,15 +20,25 @@ from app.runs.schemas import (
     RunFilters,
     RunOut,
     RunPage,
+    RunPreflight,
 )
 
-router = APIRouter(prefix="/runs", tags=["runs"], responses=responses(403, 404, 409))
+router = APIRouter(prefix="/runs", tags=["runs"])
 
 
 @router.post("", status_code=201, summary="Submit a run")
 def create_run(body: RunCreate, user: CurrentUser, session: SessionDep) -> RunDetail:
     run = service.create(session, user, body.name, body.config.model_dump())
     return RunDetail.model_validate(run)
+
+
+@router.post("/preflight", summary="Pre-flight a config: what it keeps, writes and costs")
+def preflight_run(
+    body: RunPreflight, _: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> Preflight:
+    """The pre-flight of a config, nothing queued: what curation keeps, rationales the teacher
+    will write, and training and evaluation time with where each figure comes from."""
+    return preflight(session, settings, run_config.check(session, body.config))
 
 
 @router.get("", summary="List runs, filtered and paged")
@@ -42,7 +55,9 @@ def list_runs(
 
 @router.get("/{run_id}", summary="One run with its frozen config")
 def get_run(run_id: str, _: CurrentUser, session: SessionDep) -> RunDetail:
-    return RunDetail.model_validate(service.get(session, run_id))
+    run = service.get(session, run_id)
+    place = {"elapsed_s": elapsed_s(run), "queue_position": queue_place(session, run)}
+    return RunDetail.model_validate(run).model_copy(update=place)
 
 
 @router.post("/{run_id}/cancel", summary="Cancel a queued or running run")

@@ -3,12 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import CurrentUser, SessionDep
-from app.errors import responses
 from app.users import service
 from app.users.exceptions import AdminOnly
 from app.users.schemas import NewToken, TokenCreate, TokenOut, UserCreate, UserOut
 
-router = APIRouter(tags=["users"], responses=responses(403, 404, 409))
+router = APIRouter(tags=["users"])
 
 
 @router.get("/users/me", summary="The signed-in user")

@@ -1,7 +1,7 @@
 """Run task outbox (`runs.dispatched_at`) and token kinds (`api_tokens.kind`).
 
 Revision ID: reliability_0001
-Revises: 0001
+Revises: studies_0001
 Create Date: 2026-11-30 05:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "reliability_0001"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "studies_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
