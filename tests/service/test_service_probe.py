@@ -26,8 +26,8 @@ CHECKS = ",".join(
         "response_schema_conformance",
     )
 )
-MAX_EXAMPLES = 8  # per operation: about 200 requests, 20 s on a quiet 2-core machine
-TIME_LIMIT_S = 150  # a hard ceiling for a busy machine
+MAX_EXAMPLES = 4  # per operation: about 200 requests, 20 s on a quiet 2-core machine
+TIME_LIMIT_S = 240  # a hard ceiling for a busy machine
 # Revoking tokens would let the probe revoke its own (it learns ids from GET /tokens).
 SKIP = "revoke_token_api_v1_tokens__token_id__delete"
 
@@ -73,12 +73,13 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
                 "--seed=1",
                 "--no-color",
             ],
-            capture_output=True,
-            text=True,
+            stdout=(tmp_path / "probe.log").open("w"),
+            stderr=subprocess.STDOUT,
             timeout=TIME_LIMIT_S,
             cwd=tmp_path,
         )
     finally:
         web.terminate()
         web.wait(timeout=30)
-    assert probe.returncode == 0, probe.stdout[-6000:] + (tmp_path / "web.log").read_text()[-3000:]
+    report = (tmp_path / "probe.log").read_text()
+    assert probe.returncode == 0, report[-6000:] + (tmp_path / "web.log").read_text()[-3000:]
