@@ -57,7 +57,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
         stderr=(tmp_path / "web.log").open("wb"),
     )
     try:
-        wait_for(lambda: ready(base), 60, "the web app")
+        wait_for(lambda: ready(base), 180, "the web app")
         st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
         probe = subprocess.run(
             [
