@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from app.settings import Settings
 from tests.service.helpers import REDIS, free_port, wait_for
 from tests.service.processes import ready
@@ -44,6 +46,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
         broker_url=REDIS,
         queue=f"probe-{uuid.uuid4().hex[:8]}",
         bad_token_attempts="1000 per minute",
+        secret_key=Fernet.generate_key().decode(),  # team mode stores secrets encrypted
     )
     with make_sessionmaker(make_engine(settings.database_url)).begin() as session:
         user = users.create_user(session, "probe@team.test", "password1", True)
@@ -70,6 +73,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
                 f"Authorization: Bearer {token}",
                 "--phases=examples,fuzzing",
                 f"--exclude-operation-id={SKIP}",
+                "--request-timeout=60",
                 "--seed=1",
                 "--no-color",
             ],
