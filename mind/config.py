@@ -129,6 +129,9 @@ class TeacherConfig(Section):
     model: str = Field(min_length=1)
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
+    api_key_secret: str | None = Field(
+        None, description="Studio only: the team secret holding the API key, by name."
+    )
     temperature: float = Field(0.0, ge=0, description="0 = greedy.")
     max_tokens: int = Field(512, gt=0, description="Longest rationale, in tokens.")
     max_concurrency: int = Field(8, gt=0, description="Requests in flight at once.")
@@ -159,6 +162,12 @@ class EvalConfig(Section):
     )
     compile: bool = Field(
         False, description="fast engine: static KV cache and compiled decoding (GPU)."
+    )
+    curve_questions: int = Field(
+        0,
+        ge=0,
+        description="Learning curve: every kept checkpoint scored on the first N questions "
+        "of the first id benchmark (0 = off; see train.keep_checkpoints).",
     )
 
 

@@ -11,12 +11,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mind.answers import AnswerType, answers_match, detect_answer_type, extract_answer
+from mind.answers import EXTRACTOR_VERSION, detect_answer_type
 from mind.config import BenchmarkConfig, EvalConfig
 from mind.data import Question, read_questions
 from mind.errors import InputError
 from mind.generation import generate
 from mind.reporter import Reporter
+from mind.scoring import score
 from mind.student_prompt import prompt_text
 
 BENCHMARK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -40,30 +41,6 @@ def load_benchmark(cfg: BenchmarkConfig) -> list[Question]:
     if not questions:
         raise InputError(f"benchmark {cfg.name!r}: {cfg.path} holds no questions")
     return questions
-
-
-def score(
-    questions: list[Question], outputs: list[str], answer_type: AnswerType | None = None
-) -> tuple[int, float, list[dict[str, Any]]]:
-    """(n, accuracy, per-example rows); the answer type is detected when not given."""
-    if len(questions) != len(outputs):
-        raise ValueError(f"{len(questions)} questions but {len(outputs)} outputs")
-    kind = answer_type or detect_answer_type(questions)
-    rows = []
-    for q, output in zip(questions, outputs, strict=True):
-        prediction = extract_answer(output, kind, q.choices)
-        rows.append(
-            {
-                "id": q.id,
-                "question": q.question,
-                "gold": q.answer,
-                "output": output,
-                "prediction": prediction,
-                "correct": answers_match(prediction, q.answer, kind),
-            }
-        )
-    n = len(rows)
-    return n, (sum(r["correct"] for r in rows) / n if n else 0.0), rows
 
 
 def _mean(values: list[float]) -> float | None:
@@ -116,6 +93,7 @@ def evaluate(
             "accuracy": accuracy,
             "kind": bench.kind,
             "answer_type": kind,
+            "extractor_version": EXTRACTOR_VERSION,
         }
         if reporter is not None:
             reporter.event(

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from mind import checkpoint
 from mind.config import ConfigError, RunConfig, TrainConfig, dump_config
 from mind.curation import Example
+from mind.curves import learning_curve
+from mind.progress import EVALUATING_BASE, EVALUATING_TRAINED, StageAs
 from mind.reporter import Reporter
 from mind.training_data import probe_examples
 from mind.training_run import train_run
@@ -162,13 +164,17 @@ def _stage_eval(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[st
     from mind.evaluate import gain
 
     reporter.event("stage", "evaluating the base student")
-    base = _base_eval(config, out_dir / "base", reporter)
+    reporter.progress(EVALUATING_BASE, 0.0)
+    base = _base_eval(config, out_dir / "base", StageAs(reporter, EVALUATING_BASE))
+    reporter.progress(EVALUATING_BASE, 1.0)  # also when the result came from the cache
     if config.method == "zero_shot":
         shutil.copytree(out_dir / "base", out_dir, dirs_exist_ok=True)
         result = base
     else:
         reporter.event("stage", "evaluating the trained student")
-        result = _evaluate(config, trained_model(config, out_dir), out_dir, reporter)
+        trained = StageAs(reporter, EVALUATING_TRAINED)
+        result = _evaluate(config, trained_model(config, out_dir), out_dir, trained)
+        learning_curve(config, out_dir, trained)
     (out_dir / "eval_base.json").write_text(json.dumps(base, indent=2) + "\n")
     reporter.result("evaluation", result | {"base": base, "gain": gain(result, base)})
     return {"id_mean": result["id_mean"], "ood_mean": result["ood_mean"]}
@@ -181,6 +187,7 @@ def _stage_analyze(
     reporter.progress("analyzing", 0.0)
     examples = probe_examples(config, rationales)
     base = _base_latent(config, examples, out_dir / "base")
+    reporter.progress("analyzing", 0.5)
     if config.method == "zero_shot":
         shutil.copytree(out_dir / "base", out_dir, dirs_exist_ok=True)
         latent = base
@@ -201,14 +208,18 @@ def run_pipeline(
     done = _finished_stages(out_dir)
     summary: dict[str, Any] = {"status": "completed", "stages": list(STAGES)}
 
-    reporter.progress("generating", 0.0)
+    reporter.progress("generating", 1.0 if "generating" in done else 0.0)
     from mind.teacher.generate import generate_rationales
 
     rationales = generate_rationales(config, out_dir, reporter)
+    reporter.progress("generating", 1.0)  # given rationales report nothing themselves
     _record_stage(out_dir, "generating", {"rationales": str(rationales)})
 
     if "training" not in done:
-        resume = resume or checkpoint.latest(out_dir / "checkpoints") is not None
+        latest = checkpoint.latest(out_dir / "checkpoints")
+        resume = resume or latest is not None
+        reached = int(latest.name.removeprefix("step-")) if latest else 0
+        reporter.progress("training", reached / config.train.max_steps)
         train = train_run(config, out_dir, reporter, resume=resume, rationales_path=str(rationales))
         summary["train"] = train
         if train["status"] == "stopped":

@@ -16,8 +16,8 @@ from mind.evaluate import (
     evaluate,
     gain,
     load_benchmark,
-    score,
 )
+from mind.scoring import score
 from mind.student import load_for_inference, load_tokenizer
 
 INSTRUCTION = "Think step by step. End with 'The answer is <answer>.'"

@@ -77,6 +77,20 @@ def run_config(student: str, questions: str, rationales: str, **train: int) -> d
     }
 
 
+def study_spec(
+    student: str, questions: str, rationales: str, methods: tuple[str, ...] = ("sft", "mind")
+) -> dict:
+    """`methods`, one seed, six evaluated questions: a study of seconds per run."""
+    config = run_config(student, questions, rationales)
+    config.pop("method")
+    config["data"]["max_questions"] = 6
+    config["eval"]["benchmarks"][0]["max_questions"] = 6
+    config["train"]["max_steps"] = 2
+    config["train"]["save_every"] = 1
+    config["eval"]["curve_questions"] = 2
+    return {"config": config, "methods": [{"method": m} for m in methods], "seeds": [0]}
+
+
 def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
