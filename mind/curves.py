@@ -23,8 +23,11 @@ def _model_ref(config: RunConfig, path: Path) -> tuple[str, str | None]:
 
 def learning_curve(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[str, Any] | None:
     """{benchmark, n, points: [{step, accuracy}]}, or None when off or nothing to score."""
-    from mind.evaluate import generate_answers, load_benchmark, score
+    from mind.evaluate import load_benchmark
+    from mind.generation import generate
+    from mind.scoring import score
     from mind.student import load_for_inference, load_tokenizer
+    from mind.student_prompt import prompt_text
 
     bench = next((b for b in config.eval.benchmarks if b.kind == "id"), None)
     paths = checkpoint.list_checkpoints(out_dir / "checkpoints")
@@ -33,18 +36,12 @@ def learning_curve(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict
     questions = load_benchmark(bench)[: config.eval.curve_questions]
     tokenizer = load_tokenizer(config.student)
     inference = config.train.model_copy(update={"finetune": "full"})
+    prompts = [prompt_text(tokenizer, q.question, config.train.instruction) for q in questions]
     points = []
     for i, path in enumerate(paths):
         reporter.progress("evaluating", i / len(paths))
         model = load_for_inference(*_model_ref(config, path), inference)
-        outputs = generate_answers(
-            model,
-            tokenizer,
-            questions,
-            config.train.instruction,
-            config.eval.max_new_tokens,
-            config.eval.batch_size,
-        )
+        outputs = generate(model, tokenizer, prompts, config.eval)
         _, accuracy, _ = score(questions, outputs)
         points.append({"step": checkpoint.read_manifest(path)["step"], "accuracy": accuracy})
     curve = {"benchmark": bench.name, "n": len(questions), "points": points}

@@ -1,7 +1,7 @@
 """Studies: a study and the runs of its cells.
 
 Revision ID: studies_0001
-Revises: 0001
+Revises: useit_0001
 Create Date: 2026-11-30 04:44:30.610306
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "studies_0001"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "useit_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
