@@ -8,7 +8,6 @@ uploaded. The frozen snapshot keeps the ids; `execution_config` turns them into 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,8 +17,9 @@ from app.datasets.exceptions import DatasetNotFound
 from app.datasets.models import Dataset
 from app.runs.exceptions import InvalidConfig
 from app.settings import Settings
+from app.students import service as models
+from app.teachers.credentials import teacher_problem
 from mind import perspectives
-from mind.bundled import BUNDLED_STUDENTS
 from mind.config import ConfigError, RunConfig, parse_config
 
 
@@ -39,23 +39,6 @@ def _dataset(session: Session, dataset_id: str, kind: str, key: str) -> Dataset:
     if dataset.kind != kind:
         raise InvalidConfig(key, f"dataset {dataset_id!r} holds {dataset.kind}, not {kind}")
     return dataset
-
-
-def _check_student(student: str) -> None:
-    """Bundled, a local model folder, or already in the Hugging Face cache (no hub access)."""
-    if student in BUNDLED_STUDENTS or (Path(student) / "config.json").is_file():
-        return
-    from huggingface_hub import try_to_load_from_cache
-    from huggingface_hub.errors import HFValidationError
-
-    try:
-        if isinstance(try_to_load_from_cache(student, "config.json"), str):
-            return
-    except HFValidationError:
-        pass
-    raise InvalidConfig(
-        "student", f"{student!r} is not bundled, not a local model folder, nor in the HF cache"
-    )
 
 
 def check(session: Session, raw: Any) -> CheckedConfig:
@@ -84,7 +67,12 @@ def check(session: Session, raw: Any) -> CheckedConfig:
             session, str(bench.dataset), "questions", key
         )
     _check_perspectives(checked)
-    _check_student(config.student)
+    problem = models.student_problem(session, config.student)
+    if problem:
+        raise InvalidConfig("student", problem)
+    teacher = config.teacher and teacher_problem(session, config.teacher)
+    if teacher:
+        raise InvalidConfig(f"teacher.{teacher[0]}", teacher[1])
     return checked
 
 
