@@ -1,7 +1,7 @@
 """Bring your own model and teacher: added models, team secrets, teacher jobs.
 
 Revision ID: byo_0001
-Revises: 0001
+Revises: answers_0001
 Create Date: 2026-11-30 04:41:38.202958
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "byo_0001"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "answers_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
