@@ -16,7 +16,9 @@ class UploadTooLarge(TooLarge):
 class UnsupportedFormat(Invalid):
     def __init__(self, filename: str):
         super().__init__(
-            f"{filename!r}: unsupported format; upload .jsonl, .json, .csv or .parquet", "file"
+            f"{filename!r}: unsupported format; upload .jsonl, .json, .csv, .parquet or a .zip "
+            "of a datasets.save_to_disk folder",
+            "file",
         )
 
 
