@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     broker_url: str = Field("", description="Default: SQLite-backed kombu broker under `home`.")
     storage_dir: Path | None = Field(None, description="Uploads and run folders (shared volume).")
     queue: str = Field("mind-runs", description="Celery queue the run tasks go to.")
+    port: int = Field(8000, gt=0, lt=65536, description="Port of `web` and `up` (--port wins).")
     max_upload_bytes: int = Field(200 * 1024 * 1024, gt=0)
     # What an upload may expand to once decoded (a compressed Parquet file can hold far more).
     max_decoded_bytes: int = Field(256 * 1024 * 1024, gt=0, description="Decoded text limit.")
@@ -48,6 +49,16 @@ class Settings(BaseSettings):
         "", description="Fernet key for team secrets (default: a key file under `home`)."
     )
     teacher_test_timeout_s: float = Field(20.0, gt=0, description="'Test connection' limit.")
+    # Webhooks (app/webhooks): attempts per delivery, exponential backoff between them.
+    webhook_attempts: int = Field(5, gt=0, description="Tries per delivery, the first included.")
+    webhook_backoff_s: float = Field(2.0, gt=0, description="First wait; doubles each retry.")
+    webhook_max_backoff_s: float = Field(300.0, gt=0, description="Longest wait between tries.")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Per-attempt HTTP timeout.")
+    # Playground and exports (app/playground): inference in the web tier, never the worker.
+    inference_device: str = Field("cpu", description="Device of playground models (cpu, cuda:N).")
+    inference_concurrency: int = Field(2, gt=0, description="Generations or exports at once.")
+    inference_models: int = Field(2, gt=0, description="Loaded models kept in memory (LRU).")
+    playground_max_new_tokens: int = Field(512, gt=0, description="Longest playground answer.")
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -13,8 +13,10 @@ from app.results.models import (
 from app.runs.models import Run, RunEvent
 from app.secrets.models import TeamSecret
 from app.students.models import RegisteredModel
+from app.studies.models import Study, StudyRun
 from app.teachers.models import TeacherJob
 from app.users.models import ApiToken, User
+from app.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -30,7 +32,11 @@ __all__ = [
     "Run",
     "RunDataset",
     "RunEvent",
+    "Study",
+    "StudyRun",
     "TeacherJob",
     "TeamSecret",
     "User",
+    "Webhook",
+    "WebhookDelivery",
 ]

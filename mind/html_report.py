@@ -10,6 +10,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from mind import plots
+from mind.export import public_config
 from mind.step_record import StepRecord
 
 MAX_PLOTTED_STEPS = 2000
@@ -88,7 +89,7 @@ td:first-child,th:first-child{text-align:left}section{margin:2rem 0}
 
 def write_report(run_dir: Path) -> Path:
     """Build run_dir/report.html from the files the pipeline wrote."""
-    config = _read_json(run_dir / "config.json") or {}
+    config = public_config(_read_json(run_dir / "config.json") or {})
     summary = _read_json(run_dir / "summary.json") or {}
     parts = [
         f"<h1>MIND run: {html.escape(str(config.get('method')))} on "

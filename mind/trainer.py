@@ -207,7 +207,12 @@ class Trainer:
     def _micro_step(self, batch: Batch, joint: bool) -> MicroResult:
         # In warm-up the student only provides losses (no graph); MetaNet always learns.
         with torch.set_grad_enabled(joint):
-            out = student_forward(self.model, batch, with_answers=self.spec.consistency)
+            out = student_forward(
+                self.model,
+                batch,
+                with_answers=self.spec.consistency,
+                packed_attention=self.config.train.packed_attention,
+            )
         q, p = batch.slot_mask.shape
         ce = torch.zeros(q, p, device=out.ce.device).index_put((batch.row, batch.slot), out.ce)
         weights, meta = self._weights(batch, ce, joint)

@@ -39,7 +39,11 @@ class DbReporter:
         return str(Path(path).resolve().relative_to(self.storage.resolve()))
 
     def _event(self, session: Session, kind: str, message: str, **data: Any) -> None:
-        session.add(RunEvent(run_id=self.run_id, kind=kind, message=message, data=_jsonable(data)))
+        """Paths under the storage directory are logged relative to it (no server paths)."""
+        root = str(self.storage.resolve()) + "/"
+        message, data = message.replace(root, ""), _jsonable(data)
+        data = {k: v.replace(root, "") if isinstance(v, str) else v for k, v in data.items()}
+        session.add(RunEvent(run_id=self.run_id, kind=kind, message=message, data=data))
 
     def event(self, kind: str, message: str, **data: Any) -> None:
         with self.factory.begin() as session:
@@ -76,6 +80,8 @@ class DbReporter:
                 )
             elif kind == "latent":
                 results.record_latent(session, self.run_id, data)
+            elif kind == "curve":
+                results.record_curve(session, self.run_id, data)
             self._event(session, "result", f"{kind} result", result=kind)
 
     def should_stop(self) -> bool:

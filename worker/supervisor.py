@@ -19,9 +19,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.db import as_utc, utcnow
+from app.queue import unit_of_work
 from app.runs import service as runs
 from app.runs.models import Run
 from app.runs.status import IN_WORKER, RunStatus, move
+from app.studies import service as studies
 from worker.context import WorkerContext
 
 POLL_S = 0.5
@@ -127,4 +129,8 @@ def execute(ctx: WorkerContext, run_id: str, attempt: int) -> str:
         if run is not None:
             run.pid = child.pid
     watch(ctx, run_id, attempt, child)
-    return settle(ctx, run_id, attempt, child.returncode) or "superseded"
+    status = settle(ctx, run_id, attempt, child.returncode)
+    if status is not None:
+        with unit_of_work(ctx.sessionmaker, ctx.celery) as session:
+            studies.advance_for_run(session, run_id)  # the next cells of its study, if any
+    return status or "superseded"

@@ -17,6 +17,7 @@ from app.errors import NotFound
 from app.pages import figures, listing
 from app.pages.auth import FormUser, PageUser
 from app.pages.render import render, templates
+from app.progress.queue import queue_place
 from app.results import service as results
 from app.results.router import download as download_artifact
 from app.runs import service as runs
@@ -49,6 +50,7 @@ def _results(session: Session, settings: Settings, run: Run, user: User) -> dict
         "bench_rows": [(n, b, (base or {}).get("benchmarks", {}).get(n)) for n, b in bench],
         "latent": results.latent(session, run.id),
         "checkpoints": results.checkpoints(session, run.id),
+        "queue_place": queue_place(session, run),
         "artifacts": results.artifacts(session, run.id),
         "can_cancel": "cancel" in actions,
         "can_resume": "resume" in actions,

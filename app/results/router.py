@@ -106,8 +106,13 @@ def artifacts(run_id: str, _: CurrentUser, session: SessionDep) -> list[Artifact
 def download(
     run_id: str, name: str, _: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
-    """The file itself; a folder (the adapter) comes as a zip archive built for this request."""
+    """The file itself; a folder comes as a zip archive built for this request. The adapter
+    is its portable export (base named by bundled name or hub id, model card)."""
     row = service.artifact(session, run_id, name)
+    if name == "adapter":
+        from app.playground.exports import send_latest_adapter
+
+        return send_latest_adapter(session, settings, runs.get(session, run_id))
     path = settings.storage / row.path
     if not path.exists():
         raise NotFound(f"the file of artifact {name!r} is gone", "name")

@@ -32,6 +32,7 @@ from mind.step_record import PerspectiveStats, StepRecord
 
 WEIGHT_FIELDS = ("score", "weight", "selected", "present")
 LATENT_FIELDS = ("n_points", "n_clusters", "purity", "nmi")
+CURVE = "curve_accuracy"  # a metric series whose steps are checkpoints
 
 
 def record_step(session: Session, run_id: str, record: StepRecord) -> None:
@@ -82,6 +83,17 @@ def record_evaluation(
                     extractor_version=bench.get("extractor_version", "1"),
                 )
             )
+
+
+def record_curve(session: Session, run_id: str, data: dict[str, Any]) -> None:
+    """A learning curve: accuracy per checkpoint step, as the `CURVE` metric series."""
+    session.execute(
+        delete(MetricPoint).where(MetricPoint.run_id == run_id, MetricPoint.name == CURVE)
+    )
+    session.add_all(
+        MetricPoint(run_id=run_id, step=p["step"], name=CURVE, value=p["accuracy"])
+        for p in data["points"]
+    )
 
 
 def record_latent(session: Session, run_id: str, data: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ class Run(Base):
         ForeignKey("runs.id", ondelete="SET NULL"), default=None
     )
     status: Mapped[str] = mapped_column(String(16), index=True, default=RunStatus.VALIDATING)
-    stage: Mapped[str | None] = mapped_column(String(16), default=None)
+    stage: Mapped[str | None] = mapped_column(String(32), default=None)
     progress: Mapped[float] = mapped_column(default=0.0)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     method: Mapped[str] = mapped_column(String(16), index=True)
@@ -41,6 +41,10 @@ class Run(Base):
     cancel_requested_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Progress bookkeeping, stamped by app.progress.timing on every status change.
+    queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempt_started_at: Mapped[datetime | None] = mapped_column(default=None)
+    active_s: Mapped[float] = mapped_column(default=0.0, doc="Seconds spent running.")
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
     @property

@@ -7,6 +7,8 @@ from fastapi.sse import EventSourceResponse
 
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.preflight.service import Preflight, preflight
+from app.progress.queue import queue_place
+from app.progress.timing import elapsed_s
 from app.runs import config as run_config
 from app.runs import service, stream
 from app.runs.schemas import (
@@ -51,7 +53,9 @@ def list_runs(
 
 @router.get("/{run_id}")
 def get_run(run_id: str, _: CurrentUser, session: SessionDep) -> RunDetail:
-    return RunDetail.model_validate(service.get(session, run_id))
+    run = service.get(session, run_id)
+    place = {"elapsed_s": elapsed_s(run), "queue_position": queue_place(session, run)}
+    return RunDetail.model_validate(run).model_copy(update=place)
 
 
 @router.post("/{run_id}/cancel")

@@ -52,6 +52,8 @@ class RunOut(BaseModel):
 
 
 class RunDetail(RunOut):
+    elapsed_s: float = Field(0.0, description="Seconds spent running, queueing excluded.")
+    queue_position: int | None = Field(None, description="While queued: 1 = next to start.")
     config: dict[str, Any]
     data_hashes: dict[str, str]
     summary: dict[str, Any] | None

@@ -93,7 +93,8 @@ def generate_rationales(
     """
     reporter = reporter or NullReporter()
     if config.teacher is None and config.data.rationales:
-        reporter.event("generation_skipped", f"using the given rationales {config.data.rationales}")
+        given = Path(config.data.rationales).name  # a file name: no server path in the log
+        reporter.event("generation_skipped", f"using the given rationales ({given})")
         return Path(config.data.rationales)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
