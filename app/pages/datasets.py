@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.datasets import formats
 from app.datasets import service as datasets
 from app.datasets.schemas import Kind
+from app.db import MAX_PAGE
 from app.deps import SessionDep, SettingsDep
 from app.errors import StudioError
 from app.pages import listing
@@ -57,7 +58,7 @@ def datasets_page(
     user: PageUser,
     session: SessionDep,
     kind: Kind | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     return _list(request, user, session, kind, page)
 
