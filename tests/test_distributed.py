@@ -108,7 +108,7 @@ def test_rank_zero_alone_writes_the_run(runs: tuple[Path, Path]) -> None:
 
 
 def test_devices_must_split_the_batch() -> None:
-    with pytest.raises(ConfigError, match="train.questions_per_batch") as err:
+    with pytest.raises(ConfigError, match=r"train\.questions_per_batch") as err:
         parse_config({"method": "zero_shot", "train": {"questions_per_batch": 3, "devices": 2}})
     assert "train.devices=2" in str(err.value)
 
