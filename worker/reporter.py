@@ -52,9 +52,10 @@ class DbReporter:
 
     def _event(self, session: Session, kind: str, message: str, **data: Any) -> None:
         """Paths under the storage directory are logged relative to it (no server paths)."""
-        root = str(self.storage.resolve()) + "/"
-        message, data = message.replace(root, ""), _jsonable(data)
-        data = {k: v.replace(root, "") if isinstance(v, str) else v for k, v in data.items()}
+        data = _jsonable(data)
+        for root in {str(self.storage.resolve()) + "/", str(self.storage) + "/"}:
+            message = message.replace(root, "")
+            data = {k: v.replace(root, "") if isinstance(v, str) else v for k, v in data.items()}
         session.add(RunEvent(run_id=self.run_id, kind=kind, message=message, data=data))
 
     @_outlasts_outages

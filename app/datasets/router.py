@@ -5,13 +5,17 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from app.datasets import formats, service
-from app.datasets.schemas import DatasetDetail, DatasetOut, DatasetPage, Kind
+from app.datasets.schemas import DatasetDetail, DatasetOut, DatasetPage, DatasetPreview, Kind
 from app.db import MAX_BIGINT
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.errors import responses
 
 router = APIRouter(
     prefix="/datasets", tags=["datasets"], responses=responses(403, 404, 409, 413, 507)
+)
+MAPPING_HELP = (
+    'JSON: {"shape": "columns"|"alpaca"|"chat", "columns": {"question": "COLUMN", ...}, '
+    '"perspective": "ID"}; default: the one remembered for this name, else guessed.'
 )
 
 
@@ -29,12 +33,45 @@ def upload(
     settings: SettingsDep,
     response: Response,
     name: Annotated[str | None, Form(max_length=200)] = None,
+    mapping: Annotated[str | None, Form(description=MAPPING_HELP)] = None,
 ) -> DatasetOut:
+    """Known shapes (Alpaca, chat, question/answer columns) need no `mapping`."""
     dataset, created = service.upload(
-        session, settings, user, file.file, file.filename or "upload", kind, name
+        session,
+        settings,
+        user,
+        file.file,
+        file.filename or "upload",
+        kind,
+        name,
+        service.parse_mapping(mapping),
     )
     response.status_code = 201 if created else 200
     return DatasetOut.model_validate(dataset)
+
+
+@router.post("/preview", summary="Preview an upload without storing it")
+def preview(
+    file: Annotated[UploadFile, File()],
+    kind: Annotated[Kind, Form()],
+    _: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    name: Annotated[str | None, Form(max_length=200)] = None,
+    mapping: Annotated[str | None, Form(description=MAPPING_HELP)] = None,
+) -> DatasetPreview:
+    """What the upload would store, nothing stored: columns, mapping, first rows, report."""
+    return DatasetPreview.model_validate(
+        service.preview(
+            session,
+            settings,
+            file.file,
+            file.filename or "upload",
+            kind,
+            name,
+            service.parse_mapping(mapping),
+        )
+    )
 
 
 @router.get("", summary="List datasets")

@@ -18,11 +18,11 @@ from app.errors import Invalid
 from app.pages import listing
 from app.pages.auth import FormUser, PageUser
 from app.pages.render import render
+from app.students import service as students
 from app.studies import figures, results, service
 from app.studies.plan import merge
 from app.studies.schemas import StudySpec
 from app.users.models import User
-from mind.bundled import BUNDLED_STUDENTS
 from mind.config import Method
 
 router = APIRouter(include_in_schema=False)
@@ -72,7 +72,7 @@ def _choices(session: Session) -> dict[str, Any]:
         "questions": questions,
         "rationales": rationales,
         "cells": list(CELLS),
-        "students": BUNDLED_STUDENTS,
+        "students": students.available_names(session),
     }
 
 
