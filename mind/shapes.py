@@ -167,9 +167,11 @@ def apply(record: dict[str, Any], mapping: Mapping, kind: str) -> dict[str, Any]
             fields["answer"] = final_answer(fields["rationale"])
     elif "answer" in fields:
         fields["answer"] = _short_answer(fields["answer"])
-    for role in REQUIRED[kind]:
-        if fields.get(role) in (None, ""):
-            raise ShapeError(mapping.columns.get(role, role), f"no {role} in this record")
+    for role in REQUIRED[kind]:  # the core parser's words, for the source column
+        value = fields.get(role)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            message = "missing" if value is None else "empty"
+            raise ShapeError(mapping.columns.get(role, role), message)
     if fields.get("id") in (None, ""):
         fields["id"] = content_id(str(fields["question"]))
     consumed = {*mapping.columns.values(), *SHAPE_KEYS[mapping.shape], *ROLES}
