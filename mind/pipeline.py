@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from mind import checkpoint
 from mind.config import ConfigError, RunConfig, TrainConfig, dump_config
 from mind.curation import Example
+from mind.curves import learning_curve
 from mind.progress import EVALUATING_BASE, EVALUATING_TRAINED, StageAs
 from mind.reporter import Reporter
 from mind.training_data import probe_examples
@@ -59,9 +60,10 @@ def trained_model(config: RunConfig, out_dir: Path) -> tuple[str, str | None]:
 
 def _evaluate(config: RunConfig, model_ref: tuple[str, str | None], out_dir: Path, reporter):
     from mind.evaluate import evaluate
-    from mind.student import load_for_inference, load_tokenizer
+    from mind.generation import load_model
+    from mind.student import load_tokenizer
 
-    model = load_for_inference(model_ref[0], model_ref[1], _inference_cfg(config.train))
+    model = load_model(*model_ref, _inference_cfg(config.train), config.eval)
     tokenizer = load_tokenizer(config.student)
     return evaluate(model, tokenizer, config.eval, config.train.instruction, out_dir, reporter)
 
@@ -101,11 +103,13 @@ def _student_identity(student: str) -> list[Any]:
 
 def base_cache_key(config: RunConfig, what: str, payload: Any) -> str:
     """Key of a base-student result: the same student, prompt and inputs give the same one."""
+    from mind.student import pick_device, pick_dtype
+
     parts = [
         what,
         _student_identity(config.student),
         config.train.instruction,
-        config.train.dtype,
+        str(pick_dtype(config.train.dtype, pick_device(config.train.device))),
         payload,
     ]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
@@ -170,6 +174,7 @@ def _stage_eval(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[st
         reporter.event("stage", "evaluating the trained student")
         trained = StageAs(reporter, EVALUATING_TRAINED)
         result = _evaluate(config, trained_model(config, out_dir), out_dir, trained)
+        learning_curve(config, out_dir, trained)
     (out_dir / "eval_base.json").write_text(json.dumps(base, indent=2) + "\n")
     reporter.result("evaluation", result | {"base": base, "gain": gain(result, base)})
     return {"id_mean": result["id_mean"], "ood_mean": result["ood_mean"]}

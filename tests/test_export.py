@@ -80,15 +80,16 @@ def facts(tiny_student: str) -> CardFacts:
 
 def studio_answer(model_ref: tuple[str, str | None], student: str, instruction: str) -> str:
     """What the studio's evaluation generates for QUESTION (greedy)."""
-    from mind.config import TrainConfig
-    from mind.data import Question
-    from mind.evaluate import generate_answers
+    from mind.config import EvalConfig, TrainConfig
+    from mind.generation import generate
     from mind.student import load_for_inference, load_tokenizer
+    from mind.student_prompt import prompt_text
 
     model = load_for_inference(*model_ref, TrainConfig(finetune="full", device="cpu"))
     tokenizer = load_tokenizer(student)
-    question = Question("q", QUESTION, "7")
-    return generate_answers(model, tokenizer, [question], instruction, NEW_TOKENS, 1)[0]
+    prompt = prompt_text(tokenizer, QUESTION, instruction)
+    cfg = EvalConfig(max_new_tokens=NEW_TOKENS, batch_size=1, stop_at_answer=False)
+    return generate(model, tokenizer, [prompt], cfg)[0]
 
 
 def fresh_answer(kind: str, folder: Path, base: str, instruction: str) -> dict:

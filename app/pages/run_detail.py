@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.sse import EventSourceResponse
 from sqlalchemy.orm import Session
 
+from app.db import MAX_BIGINT, MAX_PAGE
 from app.deps import SessionDep, SettingsDep
 from app.errors import NotFound
 from app.pages import figures, listing
@@ -26,6 +27,7 @@ from app.runs.models import Run
 from app.runs.status import ACTIVE
 from app.settings import Settings
 from app.users.models import User
+from mind.answers import EXTRACTOR_VERSION
 
 router = APIRouter(prefix="/runs/{run_id}", include_in_schema=False)
 LOG_TAIL = 300
@@ -35,7 +37,8 @@ PANELS = ("actions", "facts", "evaluation", "latent", "files")
 
 def _results(session: Session, settings: Settings, run: Run, user: User) -> dict[str, Any]:
     """What the results panel shows; re-rendered for live updates."""
-    summaries = figures.eval_summaries(results.evaluations(session, run.id))
+    current = results.evaluations(session, run.id)
+    summaries = figures.eval_summaries(current)
     trained, base = summaries.get("trained"), summaries.get("base")
     bench = sorted((trained or {}).get("benchmarks", {}).items(), key=lambda i: i[1]["kind"])
     actions = runs.allowed_actions(settings, user, run)
@@ -53,6 +56,9 @@ def _results(session: Session, settings: Settings, run: Run, user: User) -> dict
         "can_cancel": "cancel" in actions,
         "can_resume": "resume" in actions,
         "can_delete": "delete" in actions,
+        "extractor_versions": sorted({e.extractor_version for e in current}),
+        "extractor_version": EXTRACTOR_VERSION,
+        "can_rescore": results.can_rescore(user, run, current),
     }
 
 
@@ -96,13 +102,14 @@ def run_stream(
     request: Request,
     _: PageUser,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0)] = 0,
-    last_event_id: Annotated[int | None, Header()] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_BIGINT)] = None,
 ) -> EventSourceResponse:
     """The API's SSE stream behind the session cookie (EventSource sends no bearer token)."""
     runs.get(session, run_id)
     start = last_event_id if last_event_id is not None else after
-    events = stream.run_events(request.app.state.sessionmaker, run_id, start)
+    state = request.app.state
+    events = stream.run_events(state.sessionmaker, state.db_slots, run_id, start)
     return EventSourceResponse(_as_log(events))
 
 
@@ -125,7 +132,7 @@ def predictions_page(
     session: SessionDep,
     settings: SettingsDep,
     model: Literal["trained", "base"] = "trained",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     run = runs.get(session, run_id)
     row = results.evaluation(session, run_id, benchmark, model)
@@ -166,6 +173,14 @@ def resume(
     run_id: str, user: FormUser, session: SessionDep, settings: SettingsDep
 ) -> RedirectResponse:
     runs.resume(session, settings, user, run_id)
+    return RedirectResponse(f"/runs/{run_id}", status_code=303)
+
+
+@router.post("/rescore")
+def rescore(
+    run_id: str, user: FormUser, session: SessionDep, settings: SettingsDep
+) -> RedirectResponse:
+    results.rescore(session, settings.storage, runs.get(session, run_id), user)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 

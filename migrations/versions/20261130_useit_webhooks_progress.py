@@ -2,7 +2,7 @@
 and a wider `runs.stage` for the per-student evaluation stages.
 
 Revision ID: useit_0001
-Revises: 0001
+Revises: byo_0001
 Create Date: 2026-11-30 05:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "useit_0001"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "byo_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
