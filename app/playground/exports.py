@@ -105,7 +105,7 @@ def build(
     step: int | None,
 ) -> Path:
     """The export folder (or README.md for `card`), built once per step and status; a
-    merged model is built in one of the `pool`'s slots (it loads the model)."""
+    merged model is built under the `pool`'s loading lock (it loads the model)."""
     from mind.export import render_card, write_adapter, write_merged
 
     folder = checkpoint_dir(settings, run, step)
@@ -120,8 +120,8 @@ def build(
     if kind == "adapter" and not adapter.is_dir():
         raise Conflict("this run fine-tuned every weight: it has no adapter; take `merged`", "kind")
     out = root / kind
-    slot = pool.slot() if pool is not None and kind == "merged" else nullcontext()
-    with FileLock(str(out) + ".lock"), slot:
+    loading = pool.loading() if pool is not None and kind == "merged" else nullcontext()
+    with FileLock(str(out) + ".lock"), loading:
         if not out.is_dir():
             facts = card_facts(session, settings, run, number)
             if kind == "adapter":
