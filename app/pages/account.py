@@ -13,6 +13,7 @@ from app.pages import auth
 from app.pages.auth import FormUser, PageUser
 from app.pages.render import render
 from app.users import service as users
+from app.users import sessions
 from app.users.models import User
 
 router = APIRouter(include_in_schema=False)
@@ -33,7 +34,7 @@ def login(
 ) -> Response:
     if not auth.same_origin(request):
         raise Forbidden("sign-in from another site refused", "origin")
-    token = auth.sign_in(session, email, password)
+    token = sessions.sign_in(session, email, password)
     if token is None:
         return render(
             request,
@@ -48,7 +49,7 @@ def login(
     response.set_cookie(
         auth.COOKIE,
         token,
-        max_age=auth.SESSION_DAYS * 86400,
+        max_age=sessions.SESSION_DAYS * 86400,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
@@ -58,7 +59,7 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, _: FormUser, session: SessionDep) -> Response:
-    auth.sign_out(session, request.cookies.get(auth.COOKIE, ""))
+    sessions.sign_out(session, request.cookies.get(auth.COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.COOKIE)
     return response
@@ -67,13 +68,13 @@ def logout(request: Request, _: FormUser, session: SessionDep) -> Response:
 def _account(
     request: Request, user: User, session: SessionDep, new_token: str | None = None
 ) -> HTMLResponse:
-    tokens = users.list_tokens(session, user)
+    tokens, open_sessions = sessions.tokens_and_sessions(session, user)
     return render(
         request,
         "account.html",
         user,
-        tokens=[t for t in tokens if t.name != auth.SESSION_NAME],
-        sessions=[t for t in tokens if t.name == auth.SESSION_NAME and t.revoked_at is None],
+        tokens=tokens,
+        sessions=open_sessions,
         new_token=new_token,
     )
 
@@ -88,9 +89,7 @@ def create_token(
     request: Request, user: FormUser, session: SessionDep, name: Annotated[str, Form()] = ""
 ) -> HTMLResponse:
     """The page that shows the new token: it is stored hashed and never shown again."""
-    name = name.strip()[:200] or "api"
-    name = f"{name} (api)" if name == auth.SESSION_NAME else name
-    _, token = users.create_token(session, user, name)
+    token = sessions.create_api_token(session, user, name)
     return _account(request, user, session, new_token=token)
 
 

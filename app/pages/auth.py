@@ -16,20 +16,14 @@ from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Form, Request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.deps import SessionDep
 from app.errors import Forbidden
-from app.users import security
-from app.users import service as users
-from app.users.exceptions import UserNotFound
-from app.users.models import ApiToken, User
+from app.users import sessions
+from app.users.models import User
 
 COOKIE = "mind_session"
-SESSION_NAME = "web session"
-SESSION_DAYS = 14
 LAST_SEEN_EVERY = timedelta(minutes=5)  # not a write per request (live pages poll)
 
 
@@ -38,36 +32,6 @@ class LoginRequired(Exception):
 
     def __init__(self, next_url: str):
         self.next_url = next_url
-
-
-def sign_in(session: Session, email: str, password: str) -> str | None:
-    """A new session token for these credentials, or None (same answer for any mistake)."""
-    try:
-        user = users.get_by_email(session, email)
-    except UserNotFound:
-        return None
-    if not security.verify_password(password, user.password_hash):
-        return None
-    return users.create_token(session, user, SESSION_NAME)[1]
-
-
-def sign_out(session: Session, token: str) -> None:
-    row = _session_row(session, token)
-    if row is not None:
-        row.revoked_at = utcnow()
-
-
-def _session_row(session: Session, token: str) -> ApiToken | None:
-    row = session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == security.hash_token(token),
-            ApiToken.name == SESSION_NAME,
-            ApiToken.revoked_at.is_(None),
-        )
-    )
-    if row is None or utcnow() - row.created_at > timedelta(days=SESSION_DAYS):
-        return None
-    return row
 
 
 def csrf_token(token: str) -> str:
@@ -88,7 +52,7 @@ def same_origin(request: Request) -> bool:
 
 def page_user(request: Request, session: SessionDep) -> User:
     token = request.cookies.get(COOKIE, "")
-    row = _session_row(session, token) if token else None
+    row = sessions.find(session, token) if token else None
     if row is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(quote(path, safe="/?=&,"))

@@ -1,18 +1,11 @@
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
-from itertools import islice
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
 from app.deps import CurrentUser, SessionDep, SettingsDep
-from app.errors import NotFound
 from app.results import service
 from app.results.schemas import (
     ArtifactOut,
@@ -62,12 +55,7 @@ def predictions(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
     """Per-example predictions: id, question, gold, output, prediction, correct."""
-    row = service.evaluation(session, run_id, benchmark, model)
-    path = settings.storage / str(row.predictions_path)
-    if not path.exists():
-        raise NotFound(f"the predictions file of {benchmark!r} is gone", "benchmark")
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in islice(handle, offset, offset + limit)]
+    return service.predictions(session, settings, run_id, benchmark, model, offset, limit)
 
 
 @router.get("/latent")
@@ -93,13 +81,5 @@ def download(
     run_id: str, name: str, _: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
     """The file itself; a folder (the adapter) comes as a zip archive built for this request."""
-    row = service.artifact(session, run_id, name)
-    path = settings.storage / row.path
-    if not path.exists():
-        raise NotFound(f"the file of artifact {name!r} is gone", "name")
-    if not row.is_dir:
-        return FileResponse(path, filename=path.name)
-    scratch = Path(tempfile.mkdtemp(dir=settings.storage))
-    archive = shutil.make_archive(str(scratch / f"{run_id}-{name}"), "zip", path)
-    cleanup = BackgroundTask(shutil.rmtree, scratch, ignore_errors=True)
-    return FileResponse(archive, filename=Path(archive).name, background=cleanup)
+    path, filename, cleanup = service.artifact_file(session, settings, run_id, name)
+    return FileResponse(path, filename=filename, background=cleanup)

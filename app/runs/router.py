@@ -84,5 +84,5 @@ def list_events(
     if "text/event-stream" in accept:
         start = last_event_id if last_event_id is not None else after
         factory = request.app.state.sessionmaker
-        return EventSourceResponse(stream.run_events(factory, run_id, start))
+        return EventSourceResponse(stream.encoded(stream.run_events(factory, run_id, start)))
     return [EventOut.model_validate(e) for e in service.list_events(session, run_id, after, limit)]
