@@ -7,6 +7,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from app.datasets import formats, service
 from app.datasets.schemas import DatasetDetail, DatasetOut, DatasetPage, Kind
 from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.pagination import ListPage
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -32,11 +33,10 @@ def upload(
 def list_datasets(
     _: CurrentUser,
     session: SessionDep,
+    page: ListPage,
     kind: Kind | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DatasetPage:
-    rows, total = service.list_datasets(session, kind, limit, offset)
+    rows, total = service.list_datasets(session, kind, page.limit, page.offset)
     return DatasetPage(items=[DatasetOut.model_validate(d) for d in rows], total=total)
 
 

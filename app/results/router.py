@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.pagination import Page, paged
 from app.results import service
 from app.results.schemas import (
     ArtifactOut,
@@ -50,12 +51,11 @@ def predictions(
     _: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
+    page: Annotated[Page, paged(default=100, maximum=1000)],
     model: Literal["trained", "base"] = "trained",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
     """Per-example predictions: id, question, gold, output, prediction, correct."""
-    return service.predictions(session, settings, run_id, benchmark, model, offset, limit)
+    return service.predictions(session, settings, run_id, benchmark, model, page.offset, page.limit)
 
 
 @router.get("/latent")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.sse import EventSourceResponse
 
 from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.pagination import ListPage
 from app.runs import service, stream
 from app.runs.schemas import (
     EventOut,
@@ -30,10 +31,9 @@ def list_runs(
     _: CurrentUser,
     session: SessionDep,
     filters: Annotated[RunFilters, Query()],
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    page: ListPage,
 ) -> RunPage:
-    runs, total = service.list_runs(session, filters, limit, offset)
+    runs, total = service.list_runs(session, filters, page.limit, page.offset)
     return RunPage(items=[RunOut.model_validate(r) for r in runs], total=total)
 
 
