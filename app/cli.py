@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from types import FrameType
 
 from app.settings import Settings
+
+WORKER_STOP_S = 10.0  # warm shutdown of `up`'s worker, then SIGKILL (the reconciler resumes)
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
@@ -27,7 +31,8 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
     from app.main import create_app
 
     settings.storage.mkdir(parents=True, exist_ok=True)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    port = args.port or settings.port
+    uvicorn.run(create_app(settings), host=args.host, port=port, log_level="info")
     return 0
 
 
@@ -39,7 +44,10 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _up(settings: Settings, args: argparse.Namespace) -> int:
-    """Embedded default: migrate, then one local worker process beside the web server."""
+    """Embedded default: migrate, then one local worker process beside the web server.
+    SIGTERM (like Ctrl-C) stops both: uvicorn re-raises the signal once it has shut down,
+    and the handler turns it into SystemExit so the worker is stopped on the way out."""
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     _migrate(settings, args)
     worker = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "worker"], env=os.environ | settings.child_env()
@@ -47,8 +55,22 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
     try:
         return _web(settings, args)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        _stop(worker)
+
+
+def _exit_on_signal(signum: int, _: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop(worker: subprocess.Popen) -> None:
+    """Warm shutdown first; a run still going after WORKER_STOP_S is killed with its
+    worker (its child dies with it) and resumed by the reconciler on the next start."""
+    worker.terminate()
+    try:
+        worker.wait(timeout=WORKER_STOP_S)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
 
 
 def _create_user(settings: Settings, args: argparse.Namespace) -> int:
@@ -93,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.set_defaults(func=func)
         if name in ("up", "web"):
             cmd.add_argument("--host", default="127.0.0.1")
-            cmd.add_argument("--port", type=int, default=8000)
+            cmd.add_argument("--port", type=int, default=None, help="default: MIND_PORT, 8000")
         if name in ("create-user", "create-token"):
             cmd.add_argument("--email", required=True)
         if name == "create-user":

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
+from app.db import MAX_BIGINT
+
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
@@ -26,7 +28,7 @@ def paged(default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> Any:
 
     def page(
         limit: Annotated[int, Query(ge=1, le=maximum, description="Rows per page.")] = default,
-        offset: Annotated[int, Query(ge=0, description="Rows to skip.")] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_BIGINT, description="Rows to skip.")] = 0,
     ) -> Page:
         return Page(limit, offset)
 

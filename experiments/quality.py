@@ -41,7 +41,7 @@ from experiments.quality_design import (
 )
 from experiments.quality_report import write_results
 from mind.config import RunConfig, parse_config
-from mind.data import iter_jsonl
+from mind.readers import iter_records
 from mind.reporter import FileReporter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +92,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
-    return [obj for _, obj in iter_jsonl(path)]
+    return [obj for _, obj in iter_records(path)]
 
 
 def _write(records: list[dict[str, Any]], path: Path) -> None:

@@ -74,6 +74,12 @@ class TrainConfig(Section):
     packing: bool = Field(
         True, description="Concatenate a batch's sequences into one row (no padding)."
     )
+    packed_attention: Literal["auto", "flex", "flash", "padded"] = Field(
+        "auto",
+        description="Kernel for packed rows: flex (FlexAttention block mask), flash "
+        "(flash-attn varlen), padded (SDPA on a padded view); auto: flash, else flex on "
+        "CUDA, padded on CPU.",
+    )
     lr: float = Field(2e-4, gt=0, description="Student learning rate (AdamW).")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
     lr_schedule: Literal["constant", "linear", "cosine"] = "cosine"
@@ -83,8 +89,13 @@ class TrainConfig(Section):
     lora_alpha: int = Field(32, gt=0, description="LoRA scaling numerator.")
     lora_dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on LoRA inputs.")
     lora_target: str = Field("all-linear", description="peft target_modules.")
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto: bfloat16 on a GPU that supports it, float32 otherwise."
+    )
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
+    devices: int = Field(
+        1, ge=1, description="Devices (torch.distributed ranks) per run; data-parallel."
+    )
     save_every: int = Field(50, gt=0, description="Checkpoint every N optimiser steps.")
     keep_checkpoints: int = Field(2, gt=0, description="Newest checkpoints kept.")
     sft_perspective: str | None = Field(
@@ -118,6 +129,9 @@ class TeacherConfig(Section):
     model: str = Field(min_length=1)
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
+    api_key_secret: str | None = Field(
+        None, description="Studio only: the team secret holding the API key, by name."
+    )
     temperature: float = Field(0.0, ge=0, description="0 = greedy.")
     max_tokens: int = Field(512, gt=0, description="Longest rationale, in tokens.")
     max_concurrency: int = Field(8, gt=0, description="Requests in flight at once.")
@@ -138,6 +152,23 @@ class EvalConfig(Section):
     benchmarks: list[BenchmarkConfig] = Field(default_factory=list)
     max_new_tokens: int = Field(256, gt=0, description="Longest answer generated.")
     batch_size: int = Field(16, gt=0, description="Questions per generation batch.")
+    engine: Literal["fast", "plain", "vllm"] = Field(
+        "fast",
+        description="fast: length-sorted batches, finished rows dropped; plain: "
+        "model.generate; vllm: vLLM (GPU, the vllm extra). See mind/generation.py.",
+    )
+    stop_at_answer: bool = Field(
+        True, description="Stop (and cut) each answer after its first complete answer line."
+    )
+    compile: bool = Field(
+        False, description="fast engine: static KV cache and compiled decoding (GPU)."
+    )
+    curve_questions: int = Field(
+        0,
+        ge=0,
+        description="Learning curve: every kept checkpoint scored on the first N questions "
+        "of the first id benchmark (0 = off; see train.keep_checkpoints).",
+    )
 
 
 class AnalysisConfig(Section):
@@ -188,6 +219,12 @@ def _check_cross_field(c: RunConfig) -> None:
         raise ConfigError(
             "mind.metanet_heads",
             f"{c.mind.metanet_heads} does not divide mind.metanet_dim={c.mind.metanet_dim}",
+        )
+    if c.train.questions_per_batch % c.train.devices:
+        raise ConfigError(
+            "train.questions_per_batch",
+            f"{c.train.questions_per_batch} questions do not split evenly over "
+            f"train.devices={c.train.devices}",
         )
     if c.method == "specialist" and not c.train.specialist_perspective:
         raise ConfigError("train.specialist_perspective", "method 'specialist' needs one")

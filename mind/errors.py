@@ -4,7 +4,7 @@ Every one derives from `MindError` and from the built-in it refines (ValueError,
 FileNotFoundError, RuntimeError), so code that caught the built-in keeps working:
 
 - `mind.config.ConfigError`: a config value, named by its dotted key.
-- `mind.data.DataError`: a bad record, named by file, line and field.
+- `mind.readers.DataError`: a bad record, named by file, line and field.
 - `mind.teacher.openai_backend.TeacherError`: the teacher endpoint refused or failed.
 - `mind.teacher.generate.GenerationStopped`: generation was asked to stop (resumable).
 - `InputError`: an input the core cannot use (a benchmark, a probe set, an adapter).

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mind import plots
+from mind.export import public_config
 from mind.step_record import StepRecord
 
 MAX_PLOTTED_STEPS = 2000
@@ -78,7 +79,7 @@ TEMPLATES.filters["cell"] = _cell
 
 def write_report(run_dir: Path) -> Path:
     """Build run_dir/report.html (templates/report.html) from the files the pipeline wrote."""
-    config = _read_json(run_dir / "config.json") or {}
+    config = public_config(_read_json(run_dir / "config.json") or {})
     result = _read_json(run_dir / "eval.json")
     figures = [
         (title, fig.to_html(full_html=False, include_plotlyjs=i == 0, default_width="100%"))

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from mind import checkpoint
 from mind.config import ConfigError, RunConfig, TrainConfig, dump_config
 from mind.curation import Example
+from mind.curves import learning_curve
+from mind.progress import EVALUATING_BASE, EVALUATING_TRAINED, StageAs
 from mind.reporter import Reporter
 from mind.training_data import probe_examples
 from mind.training_run import train_run
@@ -58,9 +60,10 @@ def trained_model(config: RunConfig, out_dir: Path) -> tuple[str, str | None]:
 
 def _evaluate(config: RunConfig, model_ref: tuple[str, str | None], out_dir: Path, reporter):
     from mind.evaluate import evaluate
-    from mind.student import load_for_inference, load_tokenizer
+    from mind.generation import load_model
+    from mind.student import load_tokenizer
 
-    model = load_for_inference(model_ref[0], model_ref[1], _inference_cfg(config.train))
+    model = load_model(*model_ref, _inference_cfg(config.train), config.eval)
     tokenizer = load_tokenizer(config.student)
     return evaluate(model, tokenizer, config.eval, config.train.instruction, out_dir, reporter)
 
@@ -100,11 +103,13 @@ def _student_identity(student: str) -> list[Any]:
 
 def base_cache_key(config: RunConfig, what: str, payload: Any) -> str:
     """Key of a base-student result: the same student, prompt and inputs give the same one."""
+    from mind.student import pick_device, pick_dtype
+
     parts = [
         what,
         _student_identity(config.student),
         config.train.instruction,
-        config.train.dtype,
+        str(pick_dtype(config.train.dtype, pick_device(config.train.device))),
         payload,
     ]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
@@ -159,13 +164,17 @@ def _stage_eval(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[st
     from mind.evaluate import gain
 
     reporter.event("stage", "evaluating the base student")
-    base = _base_eval(config, out_dir / "base", reporter)
+    reporter.progress(EVALUATING_BASE, 0.0)
+    base = _base_eval(config, out_dir / "base", StageAs(reporter, EVALUATING_BASE))
+    reporter.progress(EVALUATING_BASE, 1.0)  # also when the result came from the cache
     if config.method == "zero_shot":
         shutil.copytree(out_dir / "base", out_dir, dirs_exist_ok=True)
         result = base
     else:
         reporter.event("stage", "evaluating the trained student")
-        result = _evaluate(config, trained_model(config, out_dir), out_dir, reporter)
+        trained = StageAs(reporter, EVALUATING_TRAINED)
+        result = _evaluate(config, trained_model(config, out_dir), out_dir, trained)
+        learning_curve(config, out_dir, trained)
     (out_dir / "eval_base.json").write_text(json.dumps(base, indent=2) + "\n")
     reporter.result("evaluation", result | {"base": base, "gain": gain(result, base)})
     return {"id_mean": result["id_mean"], "ood_mean": result["ood_mean"]}
@@ -178,6 +187,7 @@ def _stage_analyze(
     reporter.progress("analyzing", 0.0)
     examples = probe_examples(config, rationales)
     base = _base_latent(config, examples, out_dir / "base")
+    reporter.progress("analyzing", 0.5)
     if config.method == "zero_shot":
         shutil.copytree(out_dir / "base", out_dir, dirs_exist_ok=True)
         latent = base
@@ -198,14 +208,18 @@ def run_pipeline(
     done = _finished_stages(out_dir)
     summary: dict[str, Any] = {"status": "completed", "stages": list(STAGES)}
 
-    reporter.progress("generating", 0.0)
+    reporter.progress("generating", 1.0 if "generating" in done else 0.0)
     from mind.teacher.generate import generate_rationales
 
     rationales = generate_rationales(config, out_dir, reporter)
+    reporter.progress("generating", 1.0)  # given rationales report nothing themselves
     _record_stage(out_dir, "generating", {"rationales": str(rationales)})
 
     if "training" not in done:
-        resume = resume or checkpoint.latest(out_dir / "checkpoints") is not None
+        latest = checkpoint.latest(out_dir / "checkpoints")
+        resume = resume or latest is not None
+        reached = int(latest.name.removeprefix("step-")) if latest else 0
+        reporter.progress("training", reached / config.train.max_steps)
         train = train_run(config, out_dir, reporter, resume=resume, rationales_path=str(rationales))
         summary["train"] = train
         if train["status"] == "stopped":

@@ -11,11 +11,35 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from mind.perspectives import builtin_order
+from mind.perspectives import BUILTIN, builtin_order
 from mind.step_record import LOSSES, StepRecord
 
 MEANS = {"ID mean": "id_mean", "OOD mean": "ood_mean"}  # bar label -> eval.json key
+# One colour per perspective on every chart and page: the eight built-in perspectives get
+# eight distinct colours (Okabe-Ito, colour-blind safe, plus grey); `other:*` ones follow.
+BUILTIN_COLOURS = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # green
+    "#CC79A7",  # pink
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#555555",  # dark grey
+)
+OTHER_COLOURS = ("#882255", "#117733", "#332288", "#AA4499", "#44AA99", "#999933", "#661100")
+PERSPECTIVE_COLOURS = dict(zip(BUILTIN, BUILTIN_COLOURS, strict=True))
+BLANK_CELL_NOTE = "blank cell = the perspective had no rationale in that step's batch"
 CLUSTER_SYMBOLS = ("circle", "square", "diamond", "cross", "x", "triangle-up", "star", "hexagon")
+
+
+def perspective_colour(perspective_id: str) -> str:
+    """The perspective's colour; an `other:*` one is fixed by its name (not by which others
+    a chart happens to show), so it too keeps its colour everywhere."""
+    if perspective_id in PERSPECTIVE_COLOURS:
+        return PERSPECTIVE_COLOURS[perspective_id]
+    index = sum(perspective_id.encode()) % len(OTHER_COLOURS)
+    return OTHER_COLOURS[index]
 
 
 def style_figure(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
@@ -89,6 +113,18 @@ def weight_heatmap(metrics: Sequence[StepRecord]) -> go.Figure:
             hovertemplate="step %{x}<br>%{y}<br>weight %{z:.3f}<extra></extra>",
         )
     )
+    if any(v is None for row in z for v in row):
+        fig.add_annotation(
+            text=BLANK_CELL_NOTE,
+            xref="paper",
+            yref="paper",
+            x=1,
+            y=1.0,
+            yanchor="bottom",
+            showarrow=False,
+            xanchor="right",
+            font={"size": 11, "color": "#667085"},
+        )
     return style_figure(fig, "Perspective weights", "optimizer step", "perspective")
 
 
@@ -152,6 +188,7 @@ def latent_map(points: list[dict[str, Any]], title: str) -> go.Figure:
                 name=perspective,
                 marker={
                     "size": 10,
+                    "color": perspective_colour(perspective),
                     "symbol": [CLUSTER_SYMBOLS[p["cluster"] % len(CLUSTER_SYMBOLS)] for p in group],
                     "line": {"width": 0.5, "color": "white"},
                 },

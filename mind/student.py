@@ -74,6 +74,14 @@ def pick_device(spec: str) -> torch.device:
     return torch.device(spec)
 
 
+def pick_dtype(spec: str, device: torch.device) -> torch.dtype:
+    """`train.dtype` on a device: `auto` is bfloat16 where the GPU supports it, else float32."""
+    if spec != "auto":
+        return DTYPES[spec]
+    bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return torch.bfloat16 if bf16 else torch.float32
+
+
 def load_tokenizer(name: str) -> Any:
     from transformers import AutoTokenizer
 
@@ -87,9 +95,10 @@ def load_student(name: str, cfg: TrainConfig, trainable: bool = True) -> Any:
     """The student model on its device; wrapped with LoRA when `cfg.finetune == 'lora'`."""
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(resolve_student(name), dtype=DTYPES[cfg.dtype]).to(
-        pick_device(cfg.device)
-    )
+    device = pick_device(cfg.device)
+    model = AutoModelForCausalLM.from_pretrained(
+        resolve_student(name), dtype=pick_dtype(cfg.dtype, device)
+    ).to(device)
     if not trainable:
         return model.eval().requires_grad_(False)
     return prepare_for_training(model, cfg)

@@ -7,13 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.deps import SessionDep
-from app.errors import Forbidden
+from app.deps import SessionDep, ThrottleDep, client_key
+from app.errors import Forbidden, TooManyAttempts
 from app.pages import auth
 from app.pages.auth import FormUser, PageUser
 from app.pages.render import render
 from app.users import service as users
-from app.users import sessions
 from app.users.models import User
 
 router = APIRouter(include_in_schema=False)
@@ -28,13 +27,27 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:
 def login(
     request: Request,
     session: SessionDep,
+    throttle: ThrottleDep,
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     if not auth.same_origin(request):
         raise Forbidden("sign-in from another site refused", "origin")
-    token = sessions.sign_in(session, email, password)
+    try:
+        token = auth.sign_in(session, throttle, client_key(request), email, password)
+    except TooManyAttempts as exc:
+        page = render(
+            request,
+            "login.html",
+            None,
+            status_code=429,
+            next=auth.safe_next(next),
+            email=email,
+            error=f"Too many attempts: try again in {exc.retry_after} s.",
+        )
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     if token is None:
         return render(
             request,
@@ -49,7 +62,7 @@ def login(
     response.set_cookie(
         auth.COOKIE,
         token,
-        max_age=sessions.SESSION_DAYS * 86400,
+        max_age=auth.SESSION_DAYS * 86400,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
@@ -59,7 +72,7 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, _: FormUser, session: SessionDep) -> Response:
-    sessions.sign_out(session, request.cookies.get(auth.COOKIE, ""))
+    auth.sign_out(session, request.cookies.get(auth.COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.COOKIE)
     return response
@@ -68,13 +81,13 @@ def logout(request: Request, _: FormUser, session: SessionDep) -> Response:
 def _account(
     request: Request, user: User, session: SessionDep, new_token: str | None = None
 ) -> HTMLResponse:
-    tokens, open_sessions = sessions.tokens_and_sessions(session, user)
+    tokens = users.list_tokens(session, user)
     return render(
         request,
         "account.html",
         user,
-        tokens=tokens,
-        sessions=open_sessions,
+        tokens=[t for t in tokens if t.kind == "api"],
+        sessions=[t for t in tokens if t.kind == "session" and t.revoked_at is None],
         new_token=new_token,
     )
 
@@ -89,7 +102,8 @@ def create_token(
     request: Request, user: FormUser, session: SessionDep, name: Annotated[str, Form()] = ""
 ) -> HTMLResponse:
     """The page that shows the new token: it is stored hashed and never shown again."""
-    token = sessions.create_api_token(session, user, name)
+    name = name.strip()[:200] or "api"
+    _, token = users.create_token(session, user, name)
     return _account(request, user, session, new_token=token)
 
 

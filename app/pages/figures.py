@@ -43,7 +43,7 @@ def run_figures(session: Session, run_id: str) -> dict[str, dict[str, Any] | Non
     rows = training_rows(session, run_id)
     has_loss = any(r.get(name) is not None for r in rows for name in LOSSES)
     has_weights = any(r.perspectives for r in rows)
-    summaries = results.eval_summaries(session, run_id)
+    summaries = results.eval_summaries(results.evaluations(session, run_id))
     trained = next((a for a in results.latent(session, run_id) if a.points), None)
     figures = {
         "loss": plots.loss_curves(rows) if has_loss else None,

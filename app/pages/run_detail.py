@@ -11,11 +11,14 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.orm import Session
 
+from app.db import MAX_BIGINT, MAX_PAGE
 from app.deps import SessionDep, SettingsDep
 from app.pages import figures
 from app.pages.auth import FormUser, PageUser
 from app.pages.render import render, templates
+from app.progress.queue import queue_place
 from app.results import service as results
+from app.results.downloads import artifact_response
 from app.runs import service as runs
 from app.runs import stream
 from app.runs.models import Run
@@ -23,6 +26,7 @@ from app.runs.status import ACTIVE
 from app.settings import Settings
 from app.users import service as users
 from app.users.models import User
+from mind.answers import EXTRACTOR_VERSION
 
 router = APIRouter(prefix="/runs/{run_id}", include_in_schema=False)
 LOG_TAIL = 300
@@ -32,7 +36,8 @@ PANELS = ("actions", "facts", "evaluation", "latent", "files")
 
 def _results(session: Session, settings: Settings, run: Run, user: User) -> dict[str, Any]:
     """What the results panel shows; re-rendered for live updates."""
-    summaries = results.eval_summaries(session, run.id)
+    current = results.evaluations(session, run.id)
+    summaries = results.eval_summaries(current)
     trained, base = summaries.get("trained"), summaries.get("base")
     bench = sorted((trained or {}).get("benchmarks", {}).items(), key=lambda i: i[1]["kind"])
     actions = runs.allowed_actions(settings, user, run)
@@ -45,10 +50,14 @@ def _results(session: Session, settings: Settings, run: Run, user: User) -> dict
         "bench_rows": [(n, b, (base or {}).get("benchmarks", {}).get(n)) for n, b in bench],
         "latent": results.latent(session, run.id),
         "checkpoints": results.checkpoints(session, run.id),
+        "queue_place": queue_place(session, run),
         "artifacts": results.artifacts(session, run.id),
         "can_cancel": "cancel" in actions,
         "can_resume": "resume" in actions,
         "can_delete": "delete" in actions,
+        "extractor_versions": sorted({e.extractor_version for e in current}),
+        "extractor_version": EXTRACTOR_VERSION,
+        "can_rescore": results.can_rescore(user, run, current),
     }
 
 
@@ -92,13 +101,14 @@ def run_stream(
     request: Request,
     _: PageUser,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0)] = 0,
-    last_event_id: Annotated[int | None, Header()] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_BIGINT)] = None,
 ) -> EventSourceResponse:
     """The API's SSE stream behind the session cookie (EventSource sends no bearer token)."""
     runs.get(session, run_id)
     start = last_event_id if last_event_id is not None else after
-    events = stream.run_events(request.app.state.sessionmaker, run_id, start)
+    state = request.app.state
+    events = stream.run_events(state.sessionmaker, state.db_slots, run_id, start)
     return EventSourceResponse(stream.encoded(_as_log(events)))
 
 
@@ -118,7 +128,7 @@ def predictions_page(
     session: SessionDep,
     settings: SettingsDep,
     model: Literal["trained", "base"] = "trained",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     run = runs.get(session, run_id)
     row = results.evaluation(session, run_id, benchmark, model)
@@ -143,8 +153,7 @@ def predictions_page(
 def download(
     run_id: str, name: str, user: PageUser, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
-    path, filename, cleanup = results.artifact_file(session, settings, run_id, name)
-    return FileResponse(path, filename=filename, background=cleanup)
+    return artifact_response(session, settings, runs.get(session, run_id), name)
 
 
 @router.post("/cancel")
@@ -158,6 +167,14 @@ def resume(
     run_id: str, user: FormUser, session: SessionDep, settings: SettingsDep
 ) -> RedirectResponse:
     runs.resume(session, settings, user, run_id)
+    return RedirectResponse(f"/runs/{run_id}", status_code=303)
+
+
+@router.post("/rescore")
+def rescore(
+    run_id: str, user: FormUser, session: SessionDep, settings: SettingsDep
+) -> RedirectResponse:
+    results.rescore(session, settings.storage, runs.get(session, run_id), user)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from app.datasets import service as datasets
 from app.datasets.exceptions import DatasetNotFound
+from app.db import MAX_PAGE
 from app.deps import SessionDep
 from app.errors import Invalid
 from app.pages import compare as comparison
@@ -24,6 +25,7 @@ from app.users import service as users
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 MAX_COMPARED = 8
+DATASET_CHOICES = 200
 
 
 @router.get("/")
@@ -32,7 +34,7 @@ def runs_page(
     user: PageUser,
     session: SessionDep,
     filters: Annotated[RunFilters, Query()],
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     rows, total = runs.list_runs(session, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     ids = [r.id for r in rows]
@@ -58,6 +60,7 @@ def runs_page(
             "method": runs.distinct_values(session, Run.method),
             "student": runs.distinct_values(session, Run.student),
             "owner": users.all_users(session),
+            "dataset": datasets.list_datasets(session, None, DATASET_CHOICES, 0)[0],
         },
     )
 

@@ -5,9 +5,14 @@ counts exactly the examples that will train (the specialist's one perspective in
 
 No tokenizer and no torch in the web process: tokens are estimated as characters / 4
 (about right for English and numbers with SmolLM2's BPE) plus a fixed chat-template
-overhead per sequence, capped at `train.max_seq_len`. Time is training only: tokens over
-a throughput measured by this student's recent successful runs (median `tokens_per_s`),
-or `DEFAULT_TOKENS_PER_S` when it has none.
+overhead per sequence, capped at `train.max_seq_len`. Training time is tokens over the
+throughput this student's recent runs measured on the workers (median `tokens_per_s` of
+their steps, whatever their outcome), or `DEFAULT_TOKENS_PER_S` (stated as assumed) when
+it has none. Evaluation time is the evaluated questions (base and trained student) times
+the seconds per question its recent runs took, scaled by `eval.max_new_tokens`; unknown
+until one has evaluated. Rationales to generate are counted from the questions file
+itself, as the teacher stage will (first `max_questions`, each perspective, identical
+prompts once).
 """
 
 from __future__ import annotations
@@ -16,15 +21,15 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.datasets import service as datasets
+from app.db import as_utc
 from app.results.models import MetricPoint
-from app.runs.config import CheckedConfig
+from app.runs.config import CheckedConfig, execution_config
 from app.runs.exceptions import InvalidConfig
-from app.runs.models import Run
-from app.runs.status import RunStatus
+from app.runs.models import Run, RunEvent
 from app.settings import Settings
 from mind.config import ConfigError, RunConfig
 from mind.curation import Example
@@ -55,6 +60,8 @@ class Preflight:
     throughput_source: str = ""
     seconds: float = 0.0
     eval_questions: int = 0
+    eval_seconds: float | None = None
+    eval_source: str = ""
     to_generate: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -64,11 +71,13 @@ def _tokens(*texts: str) -> int:
 
 
 def throughput(session: Session, student: str) -> tuple[float, str]:
-    """Median tokens/s of this student's last successful runs, and where the figure comes from."""
+    """Median tokens/s over the steps of this student's last runs that trained, and where
+    the figure comes from."""
+    trained = select(MetricPoint.run_id).where(MetricPoint.name == "tokens_per_s")
     recent = (
         select(Run.id)
-        .where(Run.student == student, Run.status == RunStatus.SUCCEEDED)
-        .order_by(Run.finished_at.desc())
+        .where(Run.student == student, Run.id.in_(trained))
+        .order_by(Run.created_at.desc())
         .limit(HISTORY_RUNS)
     )
     values = list(
@@ -79,8 +88,38 @@ def throughput(session: Session, student: str) -> tuple[float, str]:
         )
     )
     if not values:
-        return DEFAULT_TOKENS_PER_S, "assumed (no finished run of this student yet)"
-    return statistics.median(values), f"median of this student's last {HISTORY_RUNS} runs"
+        return DEFAULT_TOKENS_PER_S, "assumed: no run of this student has trained yet"
+    return statistics.median(values), (
+        f"measured: median over {len(values)} steps of this student's last runs"
+    )
+
+
+def eval_speed(session: Session, student: str) -> tuple[float, int] | None:
+    """(seconds per question, max_new_tokens) of this student's last evaluated run: from
+    its "evaluating the trained student" event to its evaluation result, over the
+    questions its `eval` events counted. None when no run of it has been evaluated."""
+    started = (
+        select(RunEvent.run_id, func.max(RunEvent.created_at).label("at"))
+        .join(Run, Run.id == RunEvent.run_id)
+        .where(Run.student == student, RunEvent.message == "evaluating the trained student")
+        .group_by(RunEvent.run_id)
+        .subquery()
+    )
+    for run_id, began in session.execute(
+        select(started.c.run_id, started.c.at).order_by(started.c.at.desc()).limit(HISTORY_RUNS)
+    ):
+        after = select(RunEvent).where(RunEvent.run_id == run_id, RunEvent.created_at >= began)
+        events = list(session.scalars(after.order_by(RunEvent.id)))
+        done = next(
+            (e for e in events if e.kind == "result" and e.data.get("result") == "evaluation"), None
+        )
+        questions = sum(int(e.data.get("n", 0)) for e in events if e.kind == "eval")
+        if done is None or not questions:
+            continue
+        run = session.get(Run, run_id)
+        tokens = int(run.config.get("eval", {}).get("max_new_tokens", 1)) if run else 1
+        return (as_utc(done.created_at) - as_utc(began)).total_seconds() / questions, tokens
+    return None
 
 
 def preflight(session: Session, settings: Settings, checked: CheckedConfig) -> Preflight:
@@ -91,12 +130,10 @@ def preflight(session: Session, settings: Settings, checked: CheckedConfig) -> P
         if role.startswith("benchmark:"):
             bench = next(b for b in config.eval.benchmarks if f"benchmark:{b.name}" == role)
             out.eval_questions += min(dataset.row_count, bench.max_questions or dataset.row_count)
+    _estimate_eval(out, session, config)
+    if config.teacher is not None and "questions" in found:
+        _count_generation(out, session, settings, config)
     if "rationales" not in found:
-        if "questions" in found and config.teacher is not None:
-            n = found["questions"].row_count
-            out.questions_in = n
-            out.to_generate = n * len(config.perspectives or [])
-            out.notes.append("Rationales will be written by the teacher first; curation then.")
         return out
     records = read_records(
         datasets.file_path(settings, found["rationales"]),
@@ -115,6 +152,38 @@ def preflight(session: Session, settings: Settings, checked: CheckedConfig) -> P
     out.kept_rationales = sum(report.per_perspective.values())
     _estimate(out, config, examples)
     return out
+
+
+def _estimate_eval(out: Preflight, session: Session, config: RunConfig) -> None:
+    if not out.eval_questions:
+        return
+    measured = eval_speed(session, config.student)
+    if measured is None:
+        out.eval_source = "unknown: no run of this student has been evaluated yet"
+        return
+    per_question, tokens = measured
+    per_question *= config.eval.max_new_tokens / max(tokens, 1)
+    out.eval_seconds = 2 * out.eval_questions * per_question  # the base and trained student
+    out.eval_source = (
+        f"measured: {per_question:.2f} s per question (this student's last evaluated run, "
+        f"scaled to max_new_tokens={config.eval.max_new_tokens})"
+    )
+
+
+def _count_generation(
+    out: Preflight, session: Session, settings: Settings, config: RunConfig
+) -> None:
+    """The teacher prompts the generation stage will send, planned from the real file."""
+    from mind.teacher.generate import plan_jobs
+
+    resolved = execution_config(session, settings, config.frozen())
+    try:
+        jobs = plan_jobs(resolved)
+    except ConfigError as exc:
+        raise InvalidConfig(exc.key, exc.message) from None
+    out.to_generate = len({job.key for job in jobs})
+    out.questions_in = len({job.question.id for job in jobs})
+    out.notes.append("Rationales will be written by the teacher first; curation then.")
 
 
 def _estimate(out: Preflight, config: RunConfig, examples: list[Example]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, utcnow
@@ -45,10 +45,11 @@ class PerspectiveWeight(Base):
 
 
 class EvaluationResult(Base):
-    """One benchmark for the trained (`model="trained"`) or the base student."""
+    """One benchmark for the trained (`model="trained"`) or the base student, as scored by
+    one version of the answer extractor; a rescore adds rows, the newest is current."""
 
     __tablename__ = "evaluation_results"
-    __table_args__ = (UniqueConstraint("run_id", "model", "benchmark"),)
+    __table_args__ = (UniqueConstraint("run_id", "model", "benchmark", "extractor_version"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = _run_fk()
@@ -60,6 +61,8 @@ class EvaluationResult(Base):
     accuracy: Mapped[float]
     gain: Mapped[float | None] = mapped_column(doc="Trained minus base accuracy.")
     predictions_path: Mapped[str | None] = mapped_column(String(500), doc="Per-example JSONL.")
+    extractor_version: Mapped[str] = mapped_column(String(16), server_default="1")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
 class LatentAnalysis(Base):

@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.pagination import Page, paged
 from app.results import service
+from app.results.downloads import artifact_response
 from app.results.schemas import (
     ArtifactOut,
     CheckpointOut,
@@ -21,7 +22,7 @@ from app.runs import service as runs
 router = APIRouter(prefix="/runs/{run_id}", tags=["results"])
 
 
-@router.get("/metrics")
+@router.get("/metrics", summary="Training metric series")
 def metrics(
     run_id: str,
     _: CurrentUser,
@@ -32,19 +33,39 @@ def metrics(
     return service.metric_series(session, run_id, name)
 
 
-@router.get("/weights")
+@router.get("/weights", summary="Perspective weight series (MetaNet)")
 def weights(run_id: str, _: CurrentUser, session: SessionDep) -> dict[str, WeightSeries]:
     runs.get(session, run_id)
     return service.weight_series(session, run_id)
 
 
-@router.get("/evaluations")
+@router.get("/evaluations", summary="Accuracy per benchmark, base and trained")
 def evaluations(run_id: str, _: CurrentUser, session: SessionDep) -> list[EvaluationOut]:
     runs.get(session, run_id)
     return [EvaluationOut.model_validate(e) for e in service.evaluations(session, run_id)]
 
 
-@router.get("/evaluations/{benchmark}/predictions")
+@router.post(
+    "/evaluations/rescore",
+    status_code=201,
+    summary="Rescore stored outputs with the current extractor",
+)
+def rescore(
+    run_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> list[EvaluationOut]:
+    """Score the stored outputs again with the current answer extractor.
+
+    Only evaluations scored by an older extractor version are rescored; each gets a new
+    evaluation (the old one is kept). 409 when every evaluation is already current.
+    """
+    run = runs.get(session, run_id)
+    rows = service.rescore(session, settings.storage, run, user)
+    return [EvaluationOut.model_validate(e) for e in rows]
+
+
+@router.get(
+    "/evaluations/{benchmark}/predictions", summary="Per-example predictions of one benchmark"
+)
 def predictions(
     run_id: str,
     benchmark: str,
@@ -58,28 +79,28 @@ def predictions(
     return service.predictions(session, settings, run_id, benchmark, model, page.offset, page.limit)
 
 
-@router.get("/latent")
+@router.get("/latent", summary="Latent-space analysis results")
 def latent(run_id: str, _: CurrentUser, session: SessionDep) -> list[LatentOut]:
     runs.get(session, run_id)
     return [LatentOut.model_validate(a) for a in service.latent(session, run_id)]
 
 
-@router.get("/checkpoints")
+@router.get("/checkpoints", summary="The run's checkpoints")
 def checkpoints(run_id: str, _: CurrentUser, session: SessionDep) -> list[CheckpointOut]:
     runs.get(session, run_id)
     return [CheckpointOut.model_validate(c) for c in service.checkpoints(session, run_id)]
 
 
-@router.get("/artifacts")
+@router.get("/artifacts", summary="The run's downloadable files")
 def artifacts(run_id: str, _: CurrentUser, session: SessionDep) -> list[ArtifactOut]:
     runs.get(session, run_id)
     return [ArtifactOut.model_validate(a) for a in service.artifacts(session, run_id)]
 
 
-@router.get("/artifacts/{name}", response_class=FileResponse)
+@router.get("/artifacts/{name}", response_class=FileResponse, summary="Download one artifact")
 def download(
     run_id: str, name: str, _: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
-    """The file itself; a folder (the adapter) comes as a zip archive built for this request."""
-    path, filename, cleanup = service.artifact_file(session, settings, run_id, name)
-    return FileResponse(path, filename=filename, background=cleanup)
+    """The file itself; a folder comes as a zip archive built for this request. The adapter
+    is its portable export (base named by bundled name or hub id, model card)."""
+    return artifact_response(session, settings, runs.get(session, run_id), name)

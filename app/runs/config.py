@@ -8,7 +8,6 @@ uploaded. The frozen snapshot keeps the ids; `execution_config` turns them into 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,9 +17,11 @@ from app.datasets.exceptions import DatasetNotFound
 from app.datasets.models import Dataset
 from app.runs.exceptions import InvalidConfig
 from app.settings import Settings
+from app.students import service as models
+from app.teachers.credentials import teacher_problem
 from mind import perspectives
-from mind.bundled import BUNDLED_STUDENTS
 from mind.config import ConfigError, RunConfig, parse_config
+from mind.evaluate import check_benchmark_name
 
 
 @dataclass
@@ -41,23 +42,6 @@ def _dataset(session: Session, dataset_id: str, kind: str, key: str) -> Dataset:
     return dataset
 
 
-def _check_student(student: str) -> None:
-    """Bundled, a local model folder, or already in the Hugging Face cache (no hub access)."""
-    if student in BUNDLED_STUDENTS or (Path(student) / "config.json").is_file():
-        return
-    from huggingface_hub import try_to_load_from_cache
-    from huggingface_hub.errors import HFValidationError
-
-    try:
-        if isinstance(try_to_load_from_cache(student, "config.json"), str):
-            return
-    except HFValidationError:
-        pass
-    raise InvalidConfig(
-        "student", f"{student!r} is not bundled, not a local model folder, nor in the HF cache"
-    )
-
-
 def check(session: Session, raw: Any) -> CheckedConfig:
     """Everything that can be checked before queueing; InvalidConfig names the key."""
     try:
@@ -74,7 +58,15 @@ def check(session: Session, raw: Any) -> CheckedConfig:
         checked.datasets["rationales"] = _dataset(
             session, data.rationales, "rationales", "data.rationales"
         )
+    names: set[str] = set()
     for i, bench in enumerate(config.eval.benchmarks):
+        try:
+            check_benchmark_name(bench.name)
+        except ValueError as exc:
+            raise InvalidConfig(f"eval.benchmarks.{i}.name", str(exc)) from None
+        if bench.name in names:
+            raise InvalidConfig(f"eval.benchmarks.{i}.name", f"{bench.name!r} is used twice")
+        names.add(bench.name)
         if bench.path is not None:
             raise InvalidConfig(
                 f"eval.benchmarks.{i}.path", "name an uploaded dataset with `dataset: ID`"
@@ -84,21 +76,40 @@ def check(session: Session, raw: Any) -> CheckedConfig:
             session, str(bench.dataset), "questions", key
         )
     _check_perspectives(checked)
-    _check_student(config.student)
+    problem = models.student_problem(session, config.student)
+    if problem:
+        raise InvalidConfig("student", problem)
+    teacher = config.teacher and teacher_problem(session, config.teacher)
+    if teacher:
+        raise InvalidConfig(f"teacher.{teacher[0]}", teacher[1])
     return checked
 
 
 def _check_perspectives(checked: CheckedConfig) -> None:
+    """Known ids; and without a teacher to write rationales, each one chosen (and the
+    specialist's) must have rationales in the uploaded data, or training finds none."""
+    config = checked.config
     rationales = checked.datasets.get("rationales")
     seen = set(rationales.report.get("perspectives", {})) if rationales else set()
     custom = [
-        perspectives.Perspective(c.id, c.name, c.instruction)
-        for c in checked.config.custom_perspectives
+        perspectives.Perspective(c.id, c.name, c.instruction) for c in config.custom_perspectives
     ]
     try:
-        perspectives.resolve(checked.config.perspectives or [], custom, seen)
+        perspectives.resolve(config.perspectives or [], custom, seen)
     except ValueError as exc:
         raise InvalidConfig("perspectives", str(exc)) from None
+    if rationales is None or config.teacher is not None:
+        return
+    wanted = [(f"perspectives.{i}", p) for i, p in enumerate(config.perspectives or [])]
+    if config.method == "specialist":
+        wanted.append(("train.specialist_perspective", config.train.specialist_perspective))
+    for key, perspective in wanted:
+        if perspective not in seen:
+            raise InvalidConfig(
+                key,
+                f"{perspective!r} has no rationales in dataset {rationales.id!r}, "
+                f"which holds {sorted(seen)}",
+            )
 
 
 def execution_config(session: Session, settings: Settings, frozen: dict[str, Any]) -> RunConfig:

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mind.config import RunConfig
+
 
 class RunFilters(BaseModel):
     status: str | None = None
@@ -17,9 +19,15 @@ class RunFilters(BaseModel):
 
 class RunCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    config: dict[str, Any] = Field(
-        description="A `mind` run config; datasets are named by id (see docs/service.md)."
+    config: RunConfig = Field(
+        description="A `mind` run config: every field, default and limit below. Datasets are "
+        "named by id (`data.questions`, `data.rationales`, `eval.benchmarks[].dataset`), "
+        "never by server path (see docs/service.md)."
     )
+
+
+class RunPreflight(BaseModel):
+    config: dict[str, Any] = Field(description="A run config, as for `POST /runs`.")
 
 
 class RunClone(BaseModel):
@@ -48,6 +56,8 @@ class RunOut(BaseModel):
 
 
 class RunDetail(RunOut):
+    elapsed_s: float = Field(0.0, description="Seconds spent running, queueing excluded.")
+    queue_position: int | None = Field(None, description="While queued: 1 = next to start.")
     config: dict[str, Any]
     data_hashes: dict[str, str]
     summary: dict[str, Any] | None

@@ -1,9 +1,10 @@
 """Server-sent events for one run: new log events as they land, then the final status.
 
-The stream holds no session between polls (each poll is a short read), so a slow client
-never pins a database connection. It yields `ServerSentEvent` objects, which the routes
-(the API's negotiates JSON or SSE on one path, so neither is a generator route) may
-rename or filter before `encoded` writes them in the wire format.
+The stream holds no session between polls (each poll is a short read, taken under the
+same database slots as requests), so a slow client never pins a database connection. It
+yields `ServerSentEvent` objects, which the routes (the API's negotiates JSON or SSE on
+one path, so neither is a generator route) may rename or filter before `encoded` writes
+them in the wire format.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
+import anyio
 from fastapi.sse import ServerSentEvent, format_sse_event
 from sqlalchemy.orm import sessionmaker
 
@@ -32,13 +34,14 @@ def _poll(factory: sessionmaker, run_id: str, after: int) -> tuple[list[EventOut
 
 
 async def run_events(
-    factory: sessionmaker, run_id: str, after: int
+    factory: sessionmaker, slots: anyio.Semaphore, run_id: str, after: int
 ) -> AsyncIterator[ServerSentEvent]:
     """`event: <kind>` for each log event (id = event id, for Last-Event-ID), and
     `event: state` whenever status, stage or progress change; ends once the run has."""
     last_state: dict | None = None
     while True:
-        events, state = await asyncio.to_thread(_poll, factory, run_id, after)
+        async with slots:
+            events, state = await asyncio.to_thread(_poll, factory, run_id, after)
         for event in events:
             after = event.id
             yield ServerSentEvent(

@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=_positive, help="questions generated together")
     p.add_argument("--instruction", help="instruction appended to each question (--model)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (--model)")
-    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     p.set_defaults(func=run)
 
 
@@ -97,11 +97,12 @@ def _settings(args: argparse.Namespace) -> tuple[str, TrainConfig, EvalConfig, s
 def run(args: argparse.Namespace) -> int:
     student, train, eval_cfg, instruction = _settings(args)
     from mind.evaluate import evaluate, load_benchmark
-    from mind.student import load_for_inference, load_tokenizer
+    from mind.generation import load_model
+    from mind.student import load_tokenizer
 
     for bench in eval_cfg.benchmarks:
         load_benchmark(bench)  # fail on bad data before the model loads
-    model = load_for_inference(student, args.adapter, train)
+    model = load_model(student, args.adapter, train, eval_cfg)
     tokenizer = load_tokenizer(student)
     result = evaluate(model, tokenizer, eval_cfg, instruction, args.output)
     print(json.dumps(result))

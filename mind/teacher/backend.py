@@ -44,9 +44,21 @@ class Request:
 
 @dataclass(frozen=True)
 class Result:
+    """One reply; `finish_reason` as the server gave it (`length`: cut off by max_tokens)."""
+
     key: str
     text: str
     elapsed_s: float
+    finish_reason: str | None = None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the reply cannot be used as a rationale (`empty`, `truncated`), else None."""
+        if not self.text.strip():
+            return "empty"
+        if self.finish_reason == "length":
+            return "truncated"
+        return None
 
 
 class TeacherBackend(Protocol):

@@ -51,3 +51,25 @@ def test_preflight_keeps_what_training_trains_on(
     if method == "specialist":
         assert set(summary.per_perspective) == {"decomposition"}
         assert {p for e in trained.examples for p in e.rationales} == {"decomposition"}
+
+
+def test_preflight_api_counts_teacher_prompts_from_the_file_and_names_its_sources(
+    client: TestClient, session: Session, uploaded: tuple[str, str]
+) -> None:
+    """3 perspectives x the first 4 questions = 12 prompts (not the file's 20 x 3); with no
+    run of this student yet, the throughput is assumed and the evaluation time unknown."""
+    _, headers = make_user(session)
+    questions, _ = uploaded
+    raw = run_config("smollm2-135m-instruct", questions, "unused")
+    del raw["data"]["rationales"]
+    raw["teacher"] = {"model": "any", "base_url": "http://127.0.0.1:9/v1"}
+    answer = client.post("/api/v1/runs/preflight", headers=headers, json={"config": raw})
+    assert answer.status_code == 200, answer.text
+    summary = answer.json()
+    assert summary["to_generate"] == 12 and summary["questions_in"] == 4
+    assert summary["throughput_source"].startswith("assumed")
+    assert summary["eval_seconds"] is None and summary["eval_source"].startswith("unknown")
+    raw["teacher"]["api_key_env"] = "MIND_SECRET_KEY"
+    refused = client.post("/api/v1/runs/preflight", headers=headers, json={"config": raw})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "config.teacher.api_key_env"
