@@ -25,6 +25,7 @@ from app.playground.pool import InferencePool
 from app.playground.service import checkpoint_dir
 from app.results.models import EvaluationResult, PerspectiveWeight
 from app.runs.models import Run
+from app.runs.status import RunStatus
 from app.settings import Settings
 
 Kind = Literal["adapter", "merged", "card"]
@@ -75,7 +76,10 @@ def card_facts(session: Session, settings: Settings, run: Run, step: int):
 
 def _is_final(settings: Settings, run: Run, step: int) -> bool:
     """Evaluations belong to the final checkpoint of a run that got that far."""
-    return run.status == "succeeded" and checkpoint_dir(settings, run, None).name == f"step-{step}"
+    return (
+        run.status == RunStatus.SUCCEEDED
+        and checkpoint_dir(settings, run, None).name == f"step-{step}"
+    )
 
 
 def _evaluations(session: Session, run: Run) -> list:
