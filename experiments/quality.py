@@ -194,7 +194,7 @@ def epoch_tokens(config: RunConfig, tokenizer: Any) -> tuple[int, int]:
     """
     from mind.batching import Encoder
     from mind.losses import IGNORE_INDEX
-    from mind.methods import slot_names
+    from mind.methods import slot_names, spec_for
     from mind.training_data import load_training_data
 
     data = load_training_data(config)
@@ -203,7 +203,9 @@ def epoch_tokens(config: RunConfig, tokenizer: Any) -> tuple[int, int]:
     tokens = sum(
         sum(label != IGNORE_INDEX for label in encoded.labels)
         for i, example in enumerate(data.examples)
-        for encoded in encoder.encode_example(i, example, slots, config.method).slots.values()
+        for encoded in encoder.encode_example(
+            i, example, slots, spec_for(config).slots == "sbs_tasks"
+        ).slots.values()
     )
     return len(data.examples), tokens
 

@@ -115,7 +115,7 @@ def run_result(run_dir: Path) -> dict[str, Any] | None:
         "seed": config["seed"],
         "max_steps": config["train"]["max_steps"],
         "steps": summary.get("steps", 0),
-        "tokens_seen": summary.get("tokens_total", 0),
+        "tokens_seen": summary.get("tokens_presented", 0),
         "benchmarks": _bench_rows(evaluated),
         "id_mean": evaluated["id_mean"],
         "ood_mean": evaluated["ood_mean"],

@@ -67,11 +67,11 @@ class Encoder:
         return Encoded(ids, labels, list(range(first - 1, first - 1 + len(ans))))
 
     def encode_example(
-        self, index: int, example: Example, slot_names: list[str], method: str
+        self, index: int, example: Example, slot_names: list[str], sbs_tasks: bool = False
     ) -> Group:
-        """Encode the slots of one example that the method trains on."""
+        """Encode the slots of one example that the method trains on (sbs: its two tasks)."""
         q = example.question
-        if method == "sbs":
+        if sbs_tasks:
             text = next(iter(example.rationales.values()))
             return Group(
                 index,

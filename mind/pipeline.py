@@ -20,6 +20,7 @@ from mind.commands.train import train_run
 from mind.config import ConfigError, RunConfig, TrainConfig, dump_config
 from mind.curation import Example, curate
 from mind.data import questions_from_rationales, read_questions, read_rationales
+from mind.methods import METHODS
 from mind.reporting import Reporter
 
 STAGES = ("generating", "training", "evaluating", "analyzing")
@@ -181,7 +182,7 @@ def _stage_eval(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[st
 
     reporter.event("stage", "evaluating the base student")
     base = _base_eval(config, out_dir / "base", reporter)
-    if config.method == "zero_shot":
+    if not METHODS[config.method].trains:
         shutil.copytree(out_dir / "base", out_dir, dirs_exist_ok=True)
         result = base
     else:
@@ -199,7 +200,7 @@ def _stage_analyze(
     reporter.progress("analyzing", 0.0)
     examples = probe_examples(config, rationales)
     base = _base_latent(config, examples, out_dir / "base")
-    if config.method == "zero_shot":
+    if not METHODS[config.method].trains:
         shutil.copytree(out_dir / "base", out_dir, dirs_exist_ok=True)
         latent = base
     else:

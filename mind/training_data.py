@@ -8,7 +8,7 @@ from mind import perspectives as persp
 from mind.config import ConfigError, RunConfig
 from mind.curation import CurationReport, Example, curate
 from mind.data import Rationale, questions_from_rationales, read_questions, read_rationales
-from mind.methods import single_rationale
+from mind.methods import METHODS, single_rationale
 
 
 @dataclass
@@ -42,13 +42,14 @@ def load_training_data(config: RunConfig, rationales_path: str | None = None) ->
         else questions_from_rationales(rationales)
     )
     ids = perspective_ids(config, rationales)
-    if config.method == "specialist":
-        ids = [config.train.specialist_perspective or ""]
+    trains_on = METHODS[config.method].trains_on
     data_cfg = config.data
-    if config.method == "specialist":
+    if trains_on == "one_perspective":
+        ids = [config.train.specialist_perspective or ""]
         data_cfg = data_cfg.model_copy(update={"min_perspectives": 1})
-    examples, report = curate(questions, rationales, ids, data_cfg, config.seed)
-    if config.method in ("sft", "sbs"):
+    programs = config.mind.program_rationales
+    examples, report = curate(questions, rationales, ids, data_cfg, config.seed, programs=programs)
+    if trains_on == "one_rationale":
         examples = [single_rationale(e, config.train.sft_perspective) for e in examples]
     if not examples:
         raise ConfigError(

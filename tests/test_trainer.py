@@ -130,7 +130,7 @@ class TestWarmupAndInertia:
         config = make_config(
             tiny_student, shared, mind__warmup_fraction=0.5, data__min_perspectives=3
         )
-        trainer = Trainer(config, load_training_data(config), tmp_path, NullReporter())
+        trainer = Trainer(config, load_training_data(config), tmp_path, NullReporter()).setup()
         assert trainer.warmup == 2
         student0, meta0 = trainer_state(trainer)
         for _ in range(2):
@@ -154,19 +154,21 @@ class TestWarmupAndInertia:
             mind__meta_lr_scale=0.1,
             train__max_steps=6,
         )
-        trainer = Trainer(config, load_training_data(config), tmp_path, NullReporter())
+        trainer = Trainer(config, load_training_data(config), tmp_path, NullReporter()).setup()
         metas = [trainer_state(trainer)[1]]
         for _ in range(6):
             trainer.optimiser_step()
             metas.append(trainer_state(trainer)[1])
         moved = [not torch.equal(a, b) for a, b in itertools.pairwise(metas)]
         assert moved == [False, False, True, False, False, True]
-        assert trainer.meta_optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+        assert trainer.assistant is not None and trainer.assistant.optimizer is not None
+        assert trainer.assistant.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
 
 
 def trainer_state(trainer: Trainer) -> tuple[torch.Tensor, torch.Tensor]:
-    assert trainer.metanet is not None
-    meta = torch.cat([p.detach().flatten().clone() for p in trainer.metanet.parameters()])
+    assert trainer.assistant is not None and trainer.assistant.network is not None
+    network = trainer.assistant.network
+    meta = torch.cat([p.detach().flatten().clone() for p in network.parameters()])
     return trainable(trainer.model), meta
 
 

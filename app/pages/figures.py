@@ -19,6 +19,7 @@ from mind import plots
 
 MAX_POINTS = 400
 WEIGHT_KEYS = ("weight", "selected", "score")
+PROBE_PREFIX = "probe_ce:"  # metric name of one perspective's probe CE (results.record_step)
 
 
 def step_rows(metrics: dict[str, dict], weights: dict[str, dict]) -> list[dict[str, Any]]:
@@ -26,7 +27,11 @@ def step_rows(metrics: dict[str, dict], weights: dict[str, dict]) -> list[dict[s
     rows: dict[int, dict[str, Any]] = {}
     for name, series in metrics.items():
         for step, value in zip(series["steps"], series["values"], strict=True):
-            rows.setdefault(step, {"step": step})[name] = value
+            row = rows.setdefault(step, {"step": step})
+            if name.startswith(PROBE_PREFIX):
+                row.setdefault("probe_ce", {})[name.removeprefix(PROBE_PREFIX)] = value
+            else:
+                row[name] = value
     for perspective, series in weights.items():
         for i, step in enumerate(series["steps"]):
             values = {k: series[k][i] for k in WEIGHT_KEYS if series[k][i] is not None}
@@ -37,7 +42,7 @@ def step_rows(metrics: dict[str, dict], weights: dict[str, dict]) -> list[dict[s
 
 def training_rows(session: Session, run_id: str) -> list[dict[str, Any]]:
     every = results.step_stride(session, run_id, MAX_POINTS)
-    metrics = results.metric_series(session, run_id, list(plots.LOSSES), every)
+    metrics = results.metric_series(session, run_id, [], every)
     return step_rows(metrics, results.weight_series(session, run_id, every))
 
 
@@ -83,12 +88,15 @@ def run_figures(session: Session, run_id: str) -> dict[str, dict[str, Any] | Non
     rows = training_rows(session, run_id)
     has_loss = any(r.get(name) is not None for r in rows for name in plots.LOSSES)
     has_weights = any(r.get("perspectives") for r in rows)
+    has_curriculum = any(r.get(name) is not None for r in rows for name in plots.CURRICULUM)
     summaries = eval_summaries(results.evaluations(session, run_id))
     trained = next((a for a in results.latent(session, run_id) if a.points), None)
     figures = {
         "loss": plots.loss_curves(rows) if has_loss else None,
         "weights": plots.weight_heatmap(rows) if has_weights else None,
         "selected": plots.selected_set_size(rows) if has_weights else None,
+        "curriculum": plots.curriculum_curves(rows) if has_curriculum else None,
+        "probe": plots.probe_ce_curves(rows) if any(r.get("probe_ce") for r in rows) else None,
         "evaluation": (
             plots.eval_bars(summaries["trained"], summaries.get("base"))
             if "trained" in summaries

@@ -39,6 +39,10 @@ def record_step(session: Session, run_id: str, record: dict[str, Any]) -> None:
         if name != "step" and isinstance(value, int | float) and not isinstance(value, bool)
     )
     session.add_all(
+        MetricPoint(run_id=run_id, step=step, name=f"probe_ce:{pid}"[:64], value=float(value))
+        for pid, value in (record.get("probe_ce") or {}).items()
+    )
+    session.add_all(
         PerspectiveWeight(run_id=run_id, step=step, perspective=pid, **_weights(values))
         for pid, values in (record.get("perspectives") or {}).items()
     )
