@@ -46,7 +46,13 @@ def run_config(shared: Path, preset: str) -> dict[str, Any]:
             "rationales": str(shared / "teacher_rationales/svamp_test.jsonl"),
             "max_questions": 8,
         },
-        "train": {"max_steps": 40, "questions_per_batch": 2, "max_seq_len": 256},
+        "train": {
+            "max_steps": 40,
+            "questions_per_batch": 1,
+            "max_seq_len": 256,
+            "probe_questions": 2,
+            "probe_every": 4,
+        },
         "mind": {"preset": preset},
         "seed": 0,
     }

@@ -31,6 +31,7 @@ from typing import Any
 
 from mind.config import RunConfig, parse_config
 from mind.data import iter_jsonl
+from mind.methods import METHODS as METHOD_TABLE
 from mind.reporting import FileReporter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -221,7 +222,9 @@ def plan_budget(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     from mind.student import load_tokenizer
 
     tokenizer = load_tokenizer(args.student)
-    trained = [m for m in METHODS if m == "uniform" or (m in args.methods and m != "zero_shot")]
+    trained = [
+        m for m in METHODS if m == "uniform" or (m in args.methods and METHOD_TABLE[m].trains)
+    ]
     rows: dict[str, dict[str, Any]] = {}
     for method in trained:
         config = run_config(args, method, seed, 1)
@@ -247,7 +250,7 @@ def plan_runs(args: argparse.Namespace, budgets: dict[str, Any]) -> dict[str, Ru
         plan["zero_shot"] = run_config(args, "zero_shot", args.seeds[0], 1)
     for seed in args.seeds:
         for method in args.methods:
-            if method != "zero_shot":
+            if METHOD_TABLE[method].trains:
                 steps = budgets[str(seed)]["methods"][method]["max_steps"]
                 plan[f"{method}-s{seed}"] = run_config(args, method, seed, steps)
     return plan
@@ -256,7 +259,7 @@ def plan_runs(args: argparse.Namespace, budgets: dict[str, Any]) -> dict[str, Ru
 def run_names(args: argparse.Namespace) -> list[str]:
     """The planned run names without building configs (for --report-only)."""
     names = ["zero_shot"] if "zero_shot" in args.methods else []
-    return names + [f"{m}-s{s}" for s in args.seeds for m in args.methods if m != "zero_shot"]
+    return names + [f"{m}-s{s}" for s in args.seeds for m in args.methods if METHOD_TABLE[m].trains]
 
 
 # -- running --------------------------------------------------------------------------------

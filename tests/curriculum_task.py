@@ -58,3 +58,56 @@ def write_task(folder: Path, n_questions: int) -> tuple[Path, Path]:
     questions.write_text("\n".join(q_lines) + "\n")
     rationales.write_text("\n".join(r_lines) + "\n")
     return questions, rationales
+
+
+def pretrain_corpus(rng: random.Random, n: int) -> list[str]:
+    """What the base student has read: the easy sentence, and each word pool in random order.
+
+    So at the start its CE is low on `easy`, at the word-frequency floor on `noise` (nothing
+    left to learn there), and between the two on `late`, whose interleaving is new.
+    """
+    texts = []
+    for i in range(n):
+        if i % 3 == 0:
+            texts.append(EASY_TEXT)
+        elif i % 3 == 1:
+            texts.append(" ".join(rng.choice(NOISE_POOL) for _ in range(len(EASY))))
+        else:
+            texts.append(" ".join(rng.choice(LATE_NOISE) for _ in range(len(EASY))))
+    return texts
+
+
+def build_student(folder: Path, steps: int = 60) -> str:
+    """A 2-layer random Llama with SmolLM2's tokenizer, briefly pre-trained on the corpus."""
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    from mind.student import load_tokenizer
+
+    tokenizer = load_tokenizer("smollm2-135m-instruct")
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    rng = random.Random(0)
+    for _ in range(steps):
+        batch = tokenizer(pretrain_corpus(rng, 12), return_tensors="pt", padding=True)
+        labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+        model(**batch, labels=labels).loss.backward()
+        optimiser.step()
+        optimiser.zero_grad()
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)

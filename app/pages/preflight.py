@@ -24,13 +24,13 @@ from app.settings import Settings
 from mind.config import RunConfig
 from mind.curation import Example, curate
 from mind.data import questions_from_rationales, read_questions, read_rationales
+from mind.methods import METHODS
 from mind.perspectives import builtin_order
 
 CHARS_PER_TOKEN = 4
 TEMPLATE_TOKENS = 30
 DEFAULT_TOKENS_PER_S = 1000.0
 HISTORY_RUNS = 5
-ONE_PERSPECTIVE = ("sft", "sbs", "specialist")
 
 
 @dataclass
@@ -113,13 +113,13 @@ def preflight(session: Session, settings: Settings, checked: Checked) -> Preflig
 
 def _estimate(out: Preflight, config: RunConfig, examples: list[Example]) -> None:
     train = config.train
-    if config.method == "zero_shot" or not examples:
+    if not METHODS[config.method].trains or not examples:
         return
     cap = train.max_seq_len
     lengths = []
     for ex in examples:
         texts = list(ex.rationales.values())
-        if config.method in ONE_PERSPECTIVE:
+        if METHODS[config.method].trains_on != "all_kept":
             texts = texts[:1]
         lengths += [min(cap, _tokens(ex.question.question, train.instruction, t)) for t in texts]
     out.sequences_per_epoch, out.tokens_per_epoch = len(lengths), sum(lengths)
@@ -127,5 +127,5 @@ def _estimate(out: Preflight, config: RunConfig, examples: list[Example]) -> Non
     out.epochs = train.max_steps / out.steps_per_epoch
     out.tokens_total = round(out.tokens_per_epoch * out.epochs)
     out.seconds = out.tokens_total / out.tokens_per_s
-    if config.method in ONE_PERSPECTIVE:
+    if METHODS[config.method].trains_on != "all_kept":
         out.notes.append(f"{config.method} trains on one rationale per question.")
