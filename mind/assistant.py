@@ -119,7 +119,7 @@ class TeachingAssistant:
     """MetaNet (or, under no_inertia, the live target), its target and the selection rule."""
 
     def __init__(self, config: RunConfig, slots: list[str], use_network: bool, joint_steps: int):
-        self.cfg, self.lr = config.mind, config.train.lr
+        self.cfg, self.lr = config.mind, config.mind.meta_lr or config.train.lr
         self.lr_schedule, self.grad_accum = config.train.lr_schedule, config.train.grad_accum
         self.slots, self.use_network, self.joint_steps = slots, use_network, joint_steps
         self.embeddings: torch.Tensor | None = None  # [N, P, E]

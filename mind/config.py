@@ -116,6 +116,7 @@ MIND_PRESETS: dict[str, dict[str, Any]] = {
         "beta_end": None,
         "min_selected": 1,
         "metanet_polyak": None,
+        "meta_lr": None,
         "meta_lr_scale": 0.1,
         "meta_accum_scale": 4,
         "meta_weight_decay": 0.01,
@@ -125,13 +126,14 @@ MIND_PRESETS: dict[str, dict[str, Any]] = {
     "adaptive": {
         "meta_target": "progress",
         "ema_momentum": 0.5,
-        "tau_meta": 0.05,
+        "tau_meta": 0.1,
         "select_on": "prob",
-        "beta": 0.5,
+        "beta": 0.7,
         "beta_end": None,
         "min_selected": 2,
         "metanet_polyak": 0.8,
-        "meta_lr_scale": 5.0,
+        "meta_lr": 1e-3,
+        "meta_lr_scale": 1.0,
         "meta_accum_scale": 1,
         "meta_weight_decay": 0.0,
         "meta_lr_schedule": "constant",
@@ -154,8 +156,15 @@ class MindConfig(Section):
     metanet_dim: int = Field(256, gt=0, description="MetaNet width d.")
     metanet_heads: int = Field(4, gt=0, description="Self-attention heads (synergy).")
     warmup_fraction: float = Field(0.1, ge=0, lt=1, description="Steps where only MetaNet trains.")
+    meta_lr: float | None = Field(
+        _ADAPTIVE["meta_lr"],
+        gt=0,
+        description="MetaNet's own learning rate; unset = the student's train.lr.",
+    )
     meta_lr_scale: float = Field(
-        _ADAPTIVE["meta_lr_scale"], gt=0, description="Joint-phase MetaNet lr = scale x student lr."
+        _ADAPTIVE["meta_lr_scale"],
+        gt=0,
+        description="Joint-phase MetaNet lr = scale x its warm-up lr.",
     )
     meta_accum_scale: int = Field(
         _ADAPTIVE["meta_accum_scale"], gt=0, description="MetaNet accumulation x student's."

@@ -105,7 +105,7 @@ class TestAssistant:
         _, meta = assistant.weigh([0, 1], torch.rand(2, 3), ALL, joint_step=0)
         assistant.learn(meta, joint=True, lr_factor=0.25)
         assert assistant.optimizer is not None
-        assert assistant.optimizer.param_groups[0]["lr"] == pytest.approx(2e-4 * 0.5 * 0.25)
+        assert assistant.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 * 0.5 * 0.25)
 
     def test_beta_schedule_moves_linearly_over_the_joint_steps(self):
         assistant = self.make(beta=0.8, beta_end=0.4)

@@ -42,6 +42,7 @@ class TestParseConfig:
             pytest.param({"mind": {"min_selected": 0}}, "mind.min_selected", id="min-selected"),
             pytest.param({"mind": {"beta_end": 1.2}}, "mind.beta_end", id="beta-end"),
             pytest.param({"mind": {"metanet_polyak": 1.0}}, "mind.metanet_polyak", id="polyak"),
+            pytest.param({"mind": {"meta_lr": 0}}, "mind.meta_lr", id="meta-lr-value"),
             pytest.param(
                 {"mind": {"meta_weight_decay": -1}}, "mind.meta_weight_decay", id="meta-wd"
             ),

@@ -89,3 +89,38 @@ def probe(rows: list[dict[str, Any]], perspective: str) -> tuple[float, float]:
     """Probe CE of a perspective at the first and the last step it was measured."""
     probed = [r["probe_ce"][perspective] for r in rows if r["probe_ce"]]
     return probed[0], probed[-1]
+
+
+@pytest.fixture(scope="module")
+def runs(task, tmp_path_factory) -> dict[str, Recorder]:
+    return {p: train(task, tmp_path_factory.mktemp(p), p) for p in ("paper", "adaptive")}
+
+
+class TestPaperPreset:
+    def test_easiest_style_wins_at_once_and_stays_alone(self, runs):
+        first, second = halves(runs["paper"].rows)
+        for part in (first, second):
+            assert frequency(part, EASY) == 1.0
+            assert frequency(part, LATE) == 0.0 and frequency(part, NOISE) == 0.0
+            assert all(r["selected_size"] == 1.0 for r in part)
+            assert all(r["cons_loss"] == 0.0 for r in part), "a set of one has no pair"
+
+    def test_collapse_is_reported_with_its_knobs(self, runs):
+        (warning,) = runs["paper"].warnings
+        assert "one member for 8 steps" in warning and "mind.meta_target" in warning
+
+
+class TestAdaptivePreset:
+    def test_late_perspective_admitted_noise_kept_out(self, runs):
+        first, second = halves(runs["adaptive"].rows)
+        assert frequency(second, LATE) >= 0.6
+        assert frequency(second, NOISE) <= 0.4
+        assert frequency(second, LATE) > frequency(second, NOISE)
+        assert all(r["selected_size"] >= 2 for r in first + second)
+        assert not runs["adaptive"].warnings
+
+    def test_the_late_perspective_is_learned(self, runs):
+        late_start, late_end = probe(runs["adaptive"].rows, LATE)
+        _, paper_end = probe(runs["paper"].rows, LATE)
+        assert late_end < late_start - 2.0
+        assert late_end < paper_end - 2.0

@@ -14,6 +14,7 @@ import torch
 from mind.commands.train import train_run
 from mind.config import RunConfig, parse_config
 from mind.reporting import NullReporter
+from mind.step_record import StepRecord
 from mind.trainer import Trainer
 from mind.training_data import load_training_data
 
@@ -92,9 +93,13 @@ class TestMethods:
         rows = read_metrics(tmp_path)
         assert [r["step"] for r in rows] == [1, 2]
         for row in rows:
+            assert set(row) == set(StepRecord.__annotations__)
             assert (row["cons_loss"] is not None) == has_cons
             assert (row["meta_loss"] is not None) == has_meta
             assert row["loss"] > 0 and row["tokens"] > 0
+            assert 0 < row["tokens_trained"] <= row["tokens"]
+            assert row["probe_ce"] and all(v > 0 for v in row["probe_ce"].values())
+            assert 1 <= row["selected_size"] <= len(row["perspectives"])
             weights = {k: v["weight"] for k, v in row["perspectives"].items()}
             if method == "sbs":
                 assert weights == {"task:answer": 0.5, "task:rationale": 0.5}
@@ -105,6 +110,8 @@ class TestMethods:
         if method == "specialist":
             assert {k for r in rows for k in r["perspectives"]} == {"decomposition"}
         assert (tmp_path / "checkpoints/step-2/adapter/adapter_model.safetensors").exists()
+        assert summary["tokens_trained"] == sum(r["tokens_trained"] for r in rows)
+        assert summary["tokens_presented"] == rows[-1]["tokens_total"]
 
     def test_zero_shot_trains_nothing(self, tiny_student, shared, tmp_path):
         summary = train_run(
@@ -136,6 +143,7 @@ class TestWarmupAndInertia:
         for _ in range(2):
             record = trainer.optimiser_step()
             assert record["phase"] == "warmup" and record["lr"] == 0.0
+            assert record["tokens_trained"] == 0 < record["tokens"], "no gradient, no budget"
             weights = [v["weight"] for v in record["perspectives"].values()]
             assert weights == pytest.approx([1 / 3] * 3), "weights are uniform in warm-up"
         student1, meta1 = trainer_state(trainer)
