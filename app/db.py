@@ -10,8 +10,21 @@ import uuid
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    Engine,
+    Integer,
+    MetaData,
+    TypeDecorator,
+    create_engine,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
+
+# SQLite only auto-increments a column declared INTEGER.
+BigId = BigInteger().with_variant(Integer, "sqlite")
 
 # Stable constraint names, so Alembic migrations are the same on Postgres and SQLite.
 NAMING = {

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.settings import Settings
 
 EXECUTE_RUN = "studio.execute_run"
+DOWNLOAD_MODEL = "studio.download_model"
+RUN_TEACHER_JOB = "studio.run_teacher_job"
 _PENDING = "pending_tasks"
 
 

@@ -6,6 +6,7 @@ lifespan, so tests and the CLI pass their own without patching the environment.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -24,7 +25,12 @@ class Settings(BaseSettings):
     broker_url: str = Field("", description="Default: SQLite-backed kombu broker under `home`.")
     storage_dir: Path | None = Field(None, description="Uploads and run folders (shared volume).")
     queue: str = Field("mind-runs", description="Celery queue the run tasks go to.")
+    port: int = Field(8000, gt=0, lt=65536, description="Port of `web` and `up` (--port wins).")
     max_upload_bytes: int = Field(200 * 1024 * 1024, gt=0)
+    # What an upload may expand to once decoded (a compressed Parquet file can hold far more).
+    max_decoded_bytes: int = Field(256 * 1024 * 1024, gt=0, description="Decoded text limit.")
+    max_upload_rows: int = Field(1_000_000, gt=0, description="Records in one uploaded file.")
+    max_json_depth: int = Field(32, gt=0, description="Nesting of one uploaded record.")
     preview_rows: int = Field(5, gt=0)
     page_size_max: int = Field(200, gt=0)
     # Worker supervision; all in seconds.
@@ -34,6 +40,25 @@ class Settings(BaseSettings):
     reconcile_every_s: float = Field(60.0, gt=0)
     max_attempts: int = Field(3, gt=0, description="Resumes of a lost run before it fails.")
     visibility_timeout_s: int = Field(7 * 24 * 3600, gt=0, description="Above the longest run.")
+    # Bring your own model and teacher (docs/service.md, "Models" and "Teacher jobs").
+    model_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders under which admins may register local models (default: home/models).",
+    )
+    secret_key: str = Field(
+        "", description="Fernet key for team secrets (default: a key file under `home`)."
+    )
+    teacher_test_timeout_s: float = Field(20.0, gt=0, description="'Test connection' limit.")
+    # Webhooks (app/webhooks): attempts per delivery, exponential backoff between them.
+    webhook_attempts: int = Field(5, gt=0, description="Tries per delivery, the first included.")
+    webhook_backoff_s: float = Field(2.0, gt=0, description="First wait; doubles each retry.")
+    webhook_max_backoff_s: float = Field(300.0, gt=0, description="Longest wait between tries.")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Per-attempt HTTP timeout.")
+    # Playground and exports (app/playground): inference in the web tier, never the worker.
+    inference_device: str = Field("cpu", description="Device of playground models (cpu, cuda:N).")
+    inference_concurrency: int = Field(2, gt=0, description="Generations or exports at once.")
+    inference_models: int = Field(2, gt=0, description="Loaded models kept in memory (LRU).")
+    playground_max_new_tokens: int = Field(512, gt=0, description="Longest playground answer.")
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -44,6 +69,8 @@ class Settings(BaseSettings):
             self.broker_url = f"sqla+sqlite:///{self.home / 'broker.db'}"
         if self.storage_dir is None:
             self.storage_dir = self.home / "storage"
+        if not self.model_roots:
+            self.model_roots = [self.home / "models"]
         if self.lost_after_s <= 2 * self.heartbeat_s:
             raise ValueError(
                 f"lost_after_s={self.lost_after_s} must exceed twice heartbeat_s={self.heartbeat_s}"
@@ -58,7 +85,7 @@ class Settings(BaseSettings):
     def child_env(self) -> dict[str, str]:
         """The variables that give a child process (worker, run) these same settings."""
         return {
-            f"MIND_{name.upper()}": str(value)
-            for name, value in self.model_dump().items()
+            f"MIND_{name.upper()}": json.dumps(value) if isinstance(value, list) else str(value)
+            for name, value in self.model_dump(mode="json").items()
             if value is not None
         }

@@ -1,6 +1,6 @@
 """Every table, imported in one place so `Base.metadata` is complete (Alembic, tests)."""
 
-from app.datasets.models import Dataset
+from app.datasets.models import Dataset, RunDataset
 from app.db import Base
 from app.results.models import (
     Artifact,
@@ -10,8 +10,13 @@ from app.results.models import (
     MetricPoint,
     PerspectiveWeight,
 )
-from app.runs.models import Run, RunDataset, RunEvent
+from app.runs.models import Run, RunEvent
+from app.secrets.models import TeamSecret
+from app.students.models import RegisteredModel
+from app.studies.models import Study, StudyRun
+from app.teachers.models import TeacherJob
 from app.users.models import ApiToken, User
+from app.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -23,8 +28,15 @@ __all__ = [
     "LatentAnalysis",
     "MetricPoint",
     "PerspectiveWeight",
+    "RegisteredModel",
     "Run",
     "RunDataset",
     "RunEvent",
+    "Study",
+    "StudyRun",
+    "TeacherJob",
+    "TeamSecret",
     "User",
+    "Webhook",
+    "WebhookDelivery",
 ]

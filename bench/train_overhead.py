@@ -24,7 +24,7 @@ import torch
 from mind.batching import collate
 from mind.config import parse_config
 from mind.losses import IGNORE_INDEX
-from mind.reporting import NullReporter
+from mind.reporter import NullReporter
 from mind.student import load_student
 from mind.trainer import Trainer
 from mind.training_data import load_training_data

@@ -49,7 +49,8 @@ def token_stream(args: argparse.Namespace, vocab: int, n_batches: int) -> list[l
 
     The K sequences of a question share its prompt (an eighth of `seq_len`); the rationale
     fills the rest up to the sequence's length: `seq_len`, or uniform in [40%, 100%] of it.
-    The last tokens before the closing one are the answer, as `mind.batching.Encoder` lays out.
+    The last tokens before the closing one are the answer, as
+    `mind.batching.ExampleTokenizer` lays them out.
     """
     rng = np.random.default_rng(args.seed)
     k = args.perspectives

@@ -3,7 +3,7 @@
 Every method trains on the SVAMP questions of MCC-KD's published train split (correct
 teacher rationales only) and is evaluated on the held-out SVAMP questions (in-distribution)
 and on StrategyQA dev and a fixed CommonsenseQA dev slice (out-of-distribution). All
-methods get the same trained-token budget, optimiser and seeds; sft, which sees one
+methods get the same trained-token budget, optimizer and seeds; sft, which sees one
 rationale per question instead of four, gets more steps to spend the same budget.
 
 Runs are resumable: Ctrl-C (or a STOP file in a run directory) checkpoints and exits, and
@@ -29,26 +29,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+from experiments.quality_design import (
+    BENCHMARKS,
+    METHODS,
+    PERSPECTIVES,
+    PREFER_TEACHERS,
+    RATIONALES,
+    SFT_PERSPECTIVE,
+    SUBSET_SEED,
+    TRAIN_SPLIT,
+)
+from experiments.quality_report import write_results
 from mind.config import RunConfig, parse_config
-from mind.data import iter_jsonl
 from mind.methods import METHODS as METHOD_TABLE
-from mind.reporting import FileReporter
+from mind.readers import iter_records
+from mind.reporter import FileReporter
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MIND_SHARED", ROOT.parent / "shared"))
-
-METHODS = ("zero_shot", "sft", "uniform", "mcc", "mind")
-PERSPECTIVES = ["formal_symbolic", "decomposition", "planning", "other:standard_cot"]
-TRAIN_SPLIT = "mcc-kd:train"
-SFT_PERSPECTIVE = "other:standard_cot"
-PREFER_TEACHERS = ["gpt-4"]  # the strongest teacher's rationale wherever it is correct
-SUBSET_SEED = 0  # --train-questions draws its subset with this seed, whatever --seeds is
-RATIONALES = "teacher_rationales/svamp_test.jsonl"
-BENCHMARKS = {  # name: (source file under shared/, kind)
-    "svamp": ("datasets/svamp/test.jsonl", "id"),
-    "strategyqa": ("datasets/strategyqa/dev.jsonl", "ood"),
-    "commonsenseqa": ("datasets/commonsenseqa/dev.jsonl", "ood"),
-}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -69,7 +67,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--epochs", type=float, default=2.0, help="of the multi-rationale data")
     p.add_argument("--max-new-tokens", type=int, default=256, help="evaluation answers")
     p.add_argument("--eval-batch-size", type=int, default=48, help="questions per generation")
-    p.add_argument("--questions-per-batch", type=int, default=2, help="per optimiser step")
+    p.add_argument("--questions-per-batch", type=int, default=2, help="per optimizer step")
     p.add_argument("--doc", type=Path, default=ROOT / "docs/results.md", help="report")
     p.add_argument("--notes", type=Path, default=ROOT / "docs/results_notes.md")
     p.add_argument("--report-only", action="store_true", help="only rebuild the report")
@@ -95,7 +93,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
-    return [obj for _, obj in iter_jsonl(path)]
+    return [obj for _, obj in iter_records(path)]
 
 
 def _write(records: list[dict[str, Any]], path: Path) -> None:
@@ -193,13 +191,13 @@ def epoch_tokens(config: RunConfig, tokenizer: Any) -> tuple[int, int]:
     Trained tokens are the ones with a label (the assistant part), as the trainer
     tokenises them.
     """
-    from mind.batching import Encoder
+    from mind.batching import ExampleTokenizer
     from mind.losses import IGNORE_INDEX
     from mind.methods import slot_names, spec_for
     from mind.training_data import load_training_data
 
     data = load_training_data(config)
-    encoder = Encoder(tokenizer, config.train.instruction, config.train.max_seq_len)
+    encoder = ExampleTokenizer(tokenizer, config.train.instruction, config.train.max_seq_len)
     slots = slot_names(config, data.perspectives)
     tokens = sum(
         sum(label != IGNORE_INDEX for label in encoded.labels)
@@ -348,8 +346,6 @@ def _record_command(args: argparse.Namespace, argv: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from experiments.quality_report import write_results
-
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -16,6 +16,8 @@ matplotlib.use("Agg")  # files only: no display on servers and CI
 
 import matplotlib.pyplot as plt
 
+from mind.plots import perspective_colour
+
 DPI = 110
 PANEL_COLUMNS = 3
 COLOURS = plt.get_cmap("tab10").colors
@@ -55,7 +57,7 @@ def accuracy_bars(methods: dict[str, dict[str, Any]], path: Path) -> Path:
 def latent_grid(panels: list[tuple[str, dict[str, Any]]], path: Path) -> Path:
     """One t-SNE map per student, points coloured by perspective, cluster metrics above."""
     perspectives = sorted({p["perspective"] for _, lat in panels for p in lat["points"]})
-    colour = _colour_of(perspectives)
+    colour = {p: perspective_colour(p) for p in perspectives}
     columns = min(PANEL_COLUMNS, len(panels))
     rows = math.ceil(len(panels) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3.8 * rows), squeeze=False)
@@ -86,7 +88,7 @@ def weight_curves(runs: list[tuple[str, list[dict[str, Any]]]], path: Path) -> P
     fig, axes = plt.subplots(len(runs), 2, figsize=(11, 2.8 * len(runs)), squeeze=False)
     for row, (name, metrics) in zip(axes, runs, strict=True):
         perspectives = sorted({p for r in metrics for p in r["perspectives"]})
-        colour = _colour_of(perspectives)
+        colour = {p: perspective_colour(p) for p in perspectives}
         steps = [r["step"] for r in metrics]
         warmup = [r["step"] for r in metrics if "warmup" in r["phase"]]
         for ax, (field, label) in zip(row, fields, strict=True):
@@ -98,7 +100,7 @@ def weight_curves(runs: list[tuple[str, list[dict[str, Any]]]], path: Path) -> P
             if warmup:
                 ax.axvspan(min(warmup) - 0.5, max(warmup) + 0.5, color="0.9", label="warm-up")
             ax.set_title(f"{name}: {label}", fontsize=9)
-            ax.set_xlabel("optimiser step")
+            ax.set_xlabel("optimizer step")
         row[0].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return _save(fig, path)

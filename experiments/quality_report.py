@@ -16,7 +16,7 @@ from statistics import NormalDist, mean
 from typing import Any
 
 from experiments import quality_figures
-from experiments.quality import BENCHMARKS, METHODS, PERSPECTIVES
+from experiments.quality_design import BENCHMARKS, METHODS, PERSPECTIVES
 from mind.methods import METHODS as METHOD_TABLE
 
 Z95 = NormalDist().inv_cdf(0.975)
@@ -71,7 +71,7 @@ def _bench_rows(eval_json: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def weight_trajectory(run_dir: Path, max_steps: int) -> list[dict[str, Any]]:
-    """Mean weight per perspective over each tenth of the optimiser steps."""
+    """Mean weight per perspective over each tenth of the optimizer steps."""
     path = run_dir / "metrics.jsonl"
     if not path.exists():
         return []
@@ -226,7 +226,7 @@ def _settings(config: dict[str, Any]) -> dict[str, Any]:
         "perspectives": config["perspectives"],
         "prefer_teachers": config["data"]["prefer_teachers"],
         "sft_perspective": t["sft_perspective"],
-        "optimiser": "AdamW, " + ", ".join(f"{k}={t[k]}" for k in keys),
+        "optimizer": "AdamW, " + ", ".join(f"{k}={t[k]}" for k in keys),
         "questions_per_batch": t["questions_per_batch"],
         "grad_accum": t["grad_accum"],
         "max_seq_len": t["max_seq_len"],
@@ -400,7 +400,7 @@ def _setup_section(results: dict[str, Any]) -> str:
             f"{split.get('svamp_held_out')} held-out questions, the CommonsenseQA ones the "
             "first of dev in file order. Greedy decoding, "
             f"{s['max_new_tokens']} new tokens at most.",
-            f"- Optimiser: {s['optimiser']}; {s['questions_per_batch']} questions per "
+            f"- Optimizer: {s['optimizer']}; {s['questions_per_batch']} questions per "
             f"micro-batch, grad_accum {s['grad_accum']}, max_seq_len {s['max_seq_len']}, "
             f"{s['dtype']}.",
             f"- MIND: {json.dumps(s['mind'])}.",

@@ -25,7 +25,7 @@ from mind.curation import Example
 from mind.encoder import embed_texts, pair_text
 from mind.metanet import MetaNet
 from mind.methods import Weights
-from mind.reporting import Reporter
+from mind.reporter import Reporter
 
 
 class TargetTracker:

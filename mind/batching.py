@@ -2,7 +2,9 @@
 
 Each sequence is `prompt | rationale body | "\\nThe answer is" | " <answer>" | "." + end`.
 Loss falls on the assistant part only. The body alone is truncated to fit `max_seq_len`,
-so the canonical final line (which the consistency loss reads) always survives.
+so the canonical final line (which the consistency loss reads) always survives. A question
+whose prompt and answer alone do not fit is an error naming it, raised before training
+(never skipped silently: dropping it would change the data the run reports on).
 """
 
 from __future__ import annotations
@@ -12,12 +14,24 @@ from typing import Any
 
 import torch
 
+from mind.config import ConfigError
 from mind.curation import Example, canonical_line
+from mind.errors import InputError
 from mind.losses import IGNORE_INDEX
-from mind.prompting import assistant_suffix, prompt_text
+from mind.student_prompt import assistant_suffix, prompt_text
 
 ANSWER_LEAD = "\nThe answer is"
 SBS_PREFIXES = {"task:answer": "[answer] ", "task:rationale": "[rationale] "}
+
+
+class PromptTooLong(InputError):
+    """A prompt and answer that leave no room in `max_seq_len`; `tokens` is what they take."""
+
+    def __init__(self, tokens: int, max_seq_len: int):
+        super().__init__(
+            f"prompt and answer alone take {tokens} tokens > max_seq_len={max_seq_len}"
+        )
+        self.tokens = tokens
 
 
 @dataclass(frozen=True)
@@ -37,7 +51,7 @@ class Group:
     slots: dict[int, Encoded]
 
 
-class Encoder:
+class ExampleTokenizer:
     """Turns examples into token ids with the student's chat template."""
 
     def __init__(self, tokenizer: Any, instruction: str, max_seq_len: int):
@@ -57,7 +71,7 @@ class Encoder:
         end = self._ids("." + self.suffix)
         room = self.max_seq_len - len(prompt) - len(lead) - len(ans) - len(end)
         if room < 0:
-            raise ValueError(f"prompt and answer alone exceed max_seq_len={self.max_seq_len}")
+            raise PromptTooLong(self.max_seq_len - room, self.max_seq_len)
         body_ids = self._ids(body)[:room]
         target = body_ids + lead + ans + end
         ids = prompt + target
@@ -69,7 +83,22 @@ class Encoder:
     def encode_example(
         self, index: int, example: Example, slot_names: list[str], sbs_tasks: bool = False
     ) -> Group:
-        """Encode the slots of one example that the method trains on (sbs: its two tasks)."""
+        """Encode the slots of one example that the method trains on (sbs: its two tasks);
+        ConfigError (`train.max_seq_len`) naming the question when its prompt and answer do
+        not fit."""
+        try:
+            return self._encode_example(index, example, slot_names, sbs_tasks)
+        except PromptTooLong as exc:
+            raise ConfigError(
+                "train.max_seq_len",
+                f"question {example.question.id!r}: its prompt and answer alone take "
+                f"{exc.tokens} tokens, more than max_seq_len={self.max_seq_len}; raise "
+                "train.max_seq_len or remove the question",
+            ) from None
+
+    def _encode_example(
+        self, index: int, example: Example, slot_names: list[str], sbs_tasks: bool
+    ) -> Group:
         q = example.question
         if sbs_tasks:
             text = next(iter(example.rationales.values()))

@@ -1,4 +1,4 @@
-"""Checkpoints that resume exactly: weights, optimisers, schedule, MetaNet, RNG, data position.
+"""Checkpoints that resume exactly: weights, optimizers, schedule, MetaNet, RNG, data position.
 
 Layout of `checkpoints/step-N/`: `adapter/` (LoRA, loadable by peft) or `model/` (full
 fine-tuning, loadable by transformers), `trainer.pt` (everything else) and `manifest.json`.
@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from mind.errors import InputError
 
 MANIFEST = "manifest.json"
 
@@ -87,7 +89,7 @@ def load_weights(model: Any, checkpoint_dir: Path) -> None:
         state = load_file(checkpoint_dir / "adapter" / "adapter_model.safetensors")
         result = set_peft_model_state_dict(model, state)
         if result.unexpected_keys:
-            raise ValueError(f"{checkpoint_dir}: adapter does not fit this student")
+            raise InputError(f"{checkpoint_dir}: adapter does not fit this student")
         return
     from transformers import AutoModelForCausalLM
 

@@ -7,7 +7,10 @@ import importlib
 import os
 import sys
 
+from mind.errors import MindError
+
 COMMANDS = ["train", "generate", "eval", "score", "analyze", "run"]
+USER_ERROR = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,10 +22,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; any `MindError` becomes one line on stderr and exit status 2."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except MindError as exc:
+        print(f"mind {args.command}: error: {exc}", file=sys.stderr)
+        return USER_ERROR
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mind.errors import MindError
+
 Method = Literal["zero_shot", "sft", "sbs", "uniform", "mcc", "mind", "specialist"]
 
 DEFAULT_INSTRUCTION = (
@@ -21,7 +23,7 @@ DEFAULT_INSTRUCTION = (
 )
 
 
-class ConfigError(ValueError):
+class ConfigError(MindError, ValueError):
     """A configuration problem, with the dotted key it concerns."""
 
     def __init__(self, key: str, message: str):
@@ -72,6 +74,12 @@ class TrainConfig(Section):
     packing: bool = Field(
         True, description="Concatenate a batch's sequences into one row (no padding)."
     )
+    packed_attention: Literal["auto", "flex", "flash", "padded"] = Field(
+        "auto",
+        description="Kernel for packed rows: flex (FlexAttention block mask), flash "
+        "(flash-attn varlen), padded (SDPA on a padded view); auto: flash, else flex on "
+        "CUDA, padded on CPU.",
+    )
     lr: float = Field(2e-4, gt=0, description="Student learning rate (AdamW).")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
     lr_schedule: Literal["constant", "linear", "cosine"] = "cosine"
@@ -81,7 +89,9 @@ class TrainConfig(Section):
     lora_alpha: int = Field(32, gt=0, description="LoRA scaling numerator.")
     lora_dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on LoRA inputs.")
     lora_target: str = Field("all-linear", description="peft target_modules.")
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto: bfloat16 on a GPU that supports it, float32 otherwise."
+    )
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
     save_every: int = Field(50, gt=0, description="Checkpoint every N optimiser steps.")
     keep_checkpoints: int = Field(2, gt=0, description="Newest checkpoints kept.")
@@ -246,6 +256,9 @@ class TeacherConfig(Section):
     model: str = Field(min_length=1)
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
+    api_key_secret: str | None = Field(
+        None, description="Studio only: the team secret holding the API key, by name."
+    )
     temperature: float = Field(0.0, ge=0, description="0 = greedy.")
     max_tokens: int = Field(512, gt=0, description="Longest rationale, in tokens.")
     max_concurrency: int = Field(8, gt=0, description="Requests in flight at once.")
@@ -266,6 +279,23 @@ class EvalConfig(Section):
     benchmarks: list[BenchmarkConfig] = Field(default_factory=list)
     max_new_tokens: int = Field(256, gt=0, description="Longest answer generated.")
     batch_size: int = Field(16, gt=0, description="Questions per generation batch.")
+    engine: Literal["fast", "plain", "vllm"] = Field(
+        "fast",
+        description="fast: length-sorted batches, finished rows dropped; plain: "
+        "model.generate; vllm: vLLM (GPU, the vllm extra). See mind/generation.py.",
+    )
+    stop_at_answer: bool = Field(
+        True, description="Stop (and cut) each answer after its first complete answer line."
+    )
+    compile: bool = Field(
+        False, description="fast engine: static KV cache and compiled decoding (GPU)."
+    )
+    curve_questions: int = Field(
+        0,
+        ge=0,
+        description="Learning curve: every kept checkpoint scored on the first N questions "
+        "of the first id benchmark (0 = off; see train.keep_checkpoints).",
+    )
 
 
 class AnalysisConfig(Section):

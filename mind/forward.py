@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from mind.batching import Batch
 from mind.losses import IGNORE_INDEX
-from mind.packing import packed_kwargs, use_packed_attention
+from mind.packing import packed_kwargs, pick_kernel, use_packed_attention
 
 CE_CHUNK_TOKENS = 2048
 
@@ -70,7 +70,7 @@ def token_ce(hidden: torch.Tensor, targets: torch.Tensor, lm_head: Any) -> torch
     return torch.cat([LinearCrossEntropy.apply(h, lm_head.weight, t) for h, t in chunks])
 
 
-def _hidden(decoder: Any, batch: Batch) -> torch.Tensor:
+def _hidden(decoder: Any, batch: Batch, packed_attention: str) -> torch.Tensor:
     """Last hidden states [B, T, H] for a padded or a packed batch."""
     if batch.position_ids is None:
         out = decoder(
@@ -82,15 +82,22 @@ def _hidden(decoder: Any, batch: Batch) -> torch.Tensor:
         input_ids=batch.input_ids,
         position_ids=batch.position_ids,
         use_cache=False,
-        **packed_kwargs(batch.offsets, batch.lengths),
+        **packed_kwargs(
+            batch.offsets, batch.lengths, pick_kernel(packed_attention, batch.input_ids.device)
+        ),
     )
     return out.last_hidden_state
 
 
-def student_forward(model: Any, batch: Batch, with_answers: bool) -> StudentOutput:
-    """Per-sequence CE [N] and, if asked, log-probs at the answer positions [N, A, V]."""
+def student_forward(
+    model: Any, batch: Batch, with_answers: bool, packed_attention: str = "auto"
+) -> StudentOutput:
+    """Per-sequence CE [N] and, if asked, log-probs at the answer positions [N, A, V].
+
+    `packed_attention` is the `train.packed_attention` kernel for packed batches.
+    """
     decoder, lm_head = _parts(model)
-    hidden = _hidden(decoder, batch).flatten(0, 1)  # [B * T, H]
+    hidden = _hidden(decoder, batch, packed_attention).flatten(0, 1)  # [B * T, H]
     labels = batch.labels.flatten()
     where = (labels != IGNORE_INDEX).nonzero().squeeze(1)
     tok = token_ce(hidden[where], labels[where], lm_head)

@@ -6,7 +6,7 @@ record carries no `correct` flag (e.g. freshly generated ones).
 
 from __future__ import annotations
 
-from mind.answers import answer_type, answers_match, extract_answer
+from mind.answers import answer_type, answers_match, judge
 from mind.data import Question, Rationale
 
 
@@ -17,5 +17,7 @@ def rule_judge(rationale: Rationale, question: Question) -> bool:
     answer its source obtained elsewhere (e.g. by executing a program); none means rejected.
     """
     kind = answer_type(question)
-    stated = extract_answer(rationale.rationale, kind, question.choices)
-    return answers_match(stated or rationale.rationale_answer, question.answer, kind)
+    judged = judge(rationale.rationale, question, kind)
+    if judged.prediction is None:
+        return answers_match(rationale.rationale_answer, question.answer, kind)
+    return judged.correct

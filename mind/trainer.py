@@ -24,12 +24,12 @@ import torch
 
 from mind import checkpoint, losses
 from mind.assistant import TeachingAssistant, rank_correlation, selection_entropy
-from mind.batching import Batch, Encoder, Group, collate
+from mind.batching import Batch, ExampleTokenizer, Group, collate
 from mind.config import RunConfig
 from mind.forward import student_forward
 from mind.methods import Weights, fixed_weights, slot_names, spec_for
-from mind.reporting import Reporter
-from mind.step_record import PerspectiveStep, StepRecord
+from mind.reporter import Reporter
+from mind.step_record import LOSSES, PerspectiveStats, StepRecord
 from mind.student import load_student, load_tokenizer, pick_device
 from mind.training_data import TrainingData
 
@@ -137,7 +137,7 @@ class Trainer:
         config, t = self.config, self.config.train
         torch.manual_seed(config.seed)
         self.tokenizer = load_tokenizer(config.student)
-        encoder = Encoder(self.tokenizer, t.instruction, t.max_seq_len)
+        encoder = ExampleTokenizer(self.tokenizer, t.instruction, t.max_seq_len)
         sbs = self.spec.slots == "sbs_tasks"
         self.groups = [
             encoder.encode_example(i, ex, self.slots, sbs)
@@ -169,7 +169,13 @@ class Trainer:
         per_batch = self.config.train.questions_per_batch
         for start in range(0, len(groups), per_batch):
             batch = self._collate(groups[start : start + per_batch])
-            ce = student_forward(self.model, batch, with_answers=False).ce.float().cpu()
+            out = student_forward(
+                self.model,
+                batch,
+                with_answers=False,
+                packed_attention=self.config.train.packed_attention,
+            )
+            ce = out.ce.float().cpu()
             table[start + batch.row.cpu(), batch.slot.cpu()] = ce
         self.model.train(was_training)
         return table
@@ -208,7 +214,12 @@ class Trainer:
     def _micro_step(self, batch: Batch, joint: bool) -> MicroResult:
         # In warm-up the student only provides losses (no graph); MetaNet always learns.
         with torch.set_grad_enabled(joint):
-            out = student_forward(self.model, batch, with_answers=self.spec.consistency)
+            out = student_forward(
+                self.model,
+                batch,
+                with_answers=self.spec.consistency,
+                packed_attention=self.config.train.packed_attention,
+            )
         q, p = batch.slot_mask.shape
         ce = torch.zeros(q, p, device=out.ce.device).index_put((batch.row, batch.slot), out.ce)
         weights, meta = self._weights(batch, ce, joint)
@@ -250,16 +261,16 @@ class Trainer:
         return losses.consistency_loss(per_slot, answer_mask, alpha.masked_fill(excluded, 0.0))
 
     def optimiser_step(self) -> StepRecord:
-        """Run one optimiser step on the next batches and return its record."""
+        """Run one optimizer step on the next batches and return its record."""
         record = self.step_on([self._next_batch() for _ in range(self.config.train.grad_accum)])
         t = self.config.train
         if self.probe_groups and self.pos.step % t.probe_every == 0:
             table = self.ce_table(self.probe_groups)
-            record["probe_ce"] = {
-                name: table[:, k].nanmean().item()
+            record.probe_ce.update(
+                (name, table[:, k].nanmean().item())
                 for k, name in enumerate(self.slots)
                 if not table[:, k].isnan().all()
-            }
+            )
         return record
 
     def step_on(self, batches: list[Batch]) -> StepRecord:
@@ -292,7 +303,7 @@ class Trainer:
             sizes += r.weights.selected[rows].sum(-1).float().tolist()
             entropies += selection_entropy(r.weights.alpha[rows].float()).tolist()
         perspectives = {
-            name: PerspectiveStep(
+            name: PerspectiveStats(
                 score=(stats.score[k] / stats.present[k]).item(),
                 weight=(stats.weight[k] / stats.present[k]).item(),
                 selected=(stats.selected[k] / stats.present[k]).item(),
@@ -301,32 +312,29 @@ class Trainer:
             for k, name in enumerate(self.slots)
             if stats.present[k] > 0
         }
-        return StepRecord(
-            step=self.pos.step,
-            phase="joint" if joint else "warmup",
-            epoch=self.pos.epoch,
-            loss=sum(r.loss for r in parts) / len(parts),
-            sft_loss=sum(r.sft_loss for r in parts) / len(parts),
-            cons_loss=_mean([r.cons_loss for r in parts]),
-            meta_loss=_mean([r.meta_loss for r in parts]),
-            lr=lr,
-            tokens=tokens,
-            tokens_trained=trained,
-            tokens_total=self.pos.tokens_total,
-            tokens_trained_total=self.pos.tokens_trained_total,
-            tokens_per_s=tokens / secs,
-            selected_size=sum(sizes) / max(len(sizes), 1),
-            selection_entropy=sum(entropies) / max(len(entropies), 1),
-            score_loss_rank_corr=_mean([r.rank_corr for r in parts]),
-            probe_ce=None,
-            perspectives=perspectives,
-        )
+        scalars = {
+            "loss": sum(r.loss for r in parts) / len(parts),
+            "sft_loss": sum(r.sft_loss for r in parts) / len(parts),
+            "cons_loss": _mean([r.cons_loss for r in parts]),
+            "meta_loss": _mean([r.meta_loss for r in parts]),
+            "lr": lr,
+            "tokens": tokens,
+            "tokens_trained": trained,
+            "tokens_total": self.pos.tokens_total,
+            "tokens_trained_total": self.pos.tokens_trained_total,
+            "tokens_per_s": tokens / secs,
+            "selected_size": sum(sizes) / max(len(sizes), 1),
+            "selection_entropy": sum(entropies) / max(len(entropies), 1),
+            "score_loss_rank_corr": _mean([r.rank_corr for r in parts]),
+        }
+        phase = "joint" if joint else "warmup"
+        return StepRecord(self.pos.step, phase, self.pos.epoch, scalars, perspectives)
 
     def _watch_selection(self, record: StepRecord) -> None:
         """Warn once when the selected set has had a single member for too many steps."""
-        if self.assistant is None or record["phase"] != "joint":
+        if self.assistant is None or record.phase != "joint":
             return
-        single = record["selected_size"] <= 1.0 + 1e-6
+        single = (record.get("selected_size") or 0.0) <= 1.0 + 1e-6
         self.pos.single_streak = self.pos.single_streak + 1 if single else 0
         m = self.config.mind
         if self.pos.single_streak == m.collapse_warning_steps:
@@ -338,7 +346,7 @@ class Trainer:
                 "grow as the student trains (rich get richer), and the selection threshold "
                 "keeps only the best. Knobs: mind.preset (adaptive), mind.meta_target "
                 "(progress), mind.min_selected (2), mind.select_on (prob), mind.beta (lower).",
-                step=record["step"],
+                step=record.step,
             )
 
     # -- checkpoints -----------------------------------------------------------------------
@@ -401,7 +409,7 @@ class Trainer:
                 status = "stopped"
                 break
             last = self.optimiser_step()
-            self.reporter.log_step(last)
+            self.reporter.log_step(last.as_dict())
             self._watch_selection(last)
             self.reporter.progress("training", self.pos.step / t.max_steps)
             if self.pos.step % t.save_every == 0 or self.pos.step == target:
@@ -418,8 +426,5 @@ class Trainer:
             "wall_time_s": time.time() - start,
             "tokens_presented": self.pos.tokens_total,
             "tokens_trained": self.pos.tokens_trained_total,
-            "final": {
-                k: None if last is None else last[k]
-                for k in ("loss", "sft_loss", "cons_loss", "meta_loss")
-            },
+            "final": {k: None if last is None else last.get(k) for k in LOSSES},
         }

@@ -1,13 +1,31 @@
-"""Everything training needs from disk, loaded and validated before any model is."""
+"""The one loader of a run's examples: training, the pre-flight and the latent probe.
+
+Each reads the same files, resolves the same perspectives and curates with the same rules,
+so what the pre-flight says is kept is what trains, and the probe sees the same rationales:
+
+- `load_training_data`: what the trainer trains on (the specialist keeps its one
+  perspective, sft/sbs one rationale per question); raises if nothing is kept.
+- `training_examples`: the same from records already read, never raising on an empty
+  result (the pre-flight reports it instead).
+- `probe_examples`: the latent probe, the first questions with any accepted rationale, all
+  the run's perspectives, no down-sampling.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from mind import perspectives as persp
-from mind.config import ConfigError, RunConfig
+from mind.config import ConfigError, DataConfig, RunConfig
 from mind.curation import CurationReport, Example, curate
-from mind.data import Rationale, questions_from_rationales, read_questions, read_rationales
+from mind.data import (
+    Question,
+    Rationale,
+    questions_from_rationales,
+    read_questions,
+    read_rationales,
+)
 from mind.methods import METHODS, single_rationale
 
 
@@ -16,6 +34,24 @@ class TrainingData:
     examples: list[Example]
     perspectives: list[str]
     report: CurationReport
+
+
+@dataclass(frozen=True)
+class RunRecords:
+    """A run's questions and teacher rationales as read from disk."""
+
+    questions: list[Question]
+    rationales: list[Rationale]
+
+
+def read_records(rationales: str | Path, questions: str | Path | None) -> RunRecords:
+    """The rationales file, and the questions file or else the questions the rationales hold.
+
+    Raises DataError naming the file, line and field of a bad record.
+    """
+    records = read_rationales(rationales)
+    found = read_questions(questions) if questions else questions_from_rationales(records)
+    return RunRecords(found, records)
 
 
 def perspective_ids(config: RunConfig, rationales: list[Rationale]) -> list[str]:
@@ -30,31 +66,59 @@ def perspective_ids(config: RunConfig, rationales: list[Rationale]) -> list[str]
     return ids
 
 
+def _training_rules(config: RunConfig, ids: list[str]) -> tuple[list[str], DataConfig]:
+    """The perspectives and curation settings training uses; the specialist keeps one."""
+    if METHODS[config.method].trains_on == "one_perspective":
+        only = [config.train.specialist_perspective or ""]
+        return only, config.data.model_copy(update={"min_perspectives": 1})
+    return ids, config.data
+
+
+def training_examples(config: RunConfig, records: RunRecords) -> TrainingData:
+    """Curate the records as training will, per-method reduction included (may be empty)."""
+    ids, data_cfg = _training_rules(config, perspective_ids(config, records.rationales))
+    programs = config.mind.program_rationales
+    examples, report = curate(
+        records.questions, records.rationales, ids, data_cfg, config.seed, programs=programs
+    )
+    if METHODS[config.method].trains_on == "one_rationale":
+        examples = [single_rationale(e, config.train.sft_perspective) for e in examples]
+    return TrainingData(examples, ids, report)
+
+
 def load_training_data(config: RunConfig, rationales_path: str | None = None) -> TrainingData:
-    """Read, judge and curate the run's data; per-method reduction included."""
+    """Read, judge and curate the run's data; raises ConfigError if no question is kept."""
     path = rationales_path or config.data.rationales
     if path is None:
         raise ConfigError("data.rationales", "no rationales to train on")
-    rationales = read_rationales(path)
-    questions = (
-        read_questions(config.data.questions)
-        if config.data.questions
-        else questions_from_rationales(rationales)
-    )
-    ids = perspective_ids(config, rationales)
-    trains_on = METHODS[config.method].trains_on
-    data_cfg = config.data
-    if trains_on == "one_perspective":
-        ids = [config.train.specialist_perspective or ""]
-        data_cfg = data_cfg.model_copy(update={"min_perspectives": 1})
-    programs = config.mind.program_rationales
-    examples, report = curate(questions, rationales, ids, data_cfg, config.seed, programs=programs)
-    if trains_on == "one_rationale":
-        examples = [single_rationale(e, config.train.sft_perspective) for e in examples]
-    if not examples:
+    data = training_examples(config, read_records(path, config.data.questions))
+    if not data.examples:
+        _, data_cfg = _training_rules(config, data.perspectives)
         raise ConfigError(
             "data",
             f"no question has {data_cfg.min_perspectives} accepted rationales among "
-            f"perspectives {ids} ({report})",
+            f"perspectives {data.perspectives} ({data.report})",
         )
-    return TrainingData(examples, ids, report)
+    return data
+
+
+def probe_examples(config: RunConfig, rationales_path: str | Path) -> list[Example]:
+    """The run's latent probe set, from its rationales file (see `probe_set`)."""
+    records = read_records(rationales_path, config.data.questions)
+    ids = perspective_ids(config, records.rationales)
+    return probe_set(records, ids, config.data, config.analysis.probe_questions, config.seed)
+
+
+def probe_set(
+    records: RunRecords, ids: list[str], data: DataConfig, size: int, seed: int
+) -> list[Example]:
+    """The first `size` questions with an accepted rationale among `ids`, all of them kept.
+
+    `data` gives the judging and picking rules; down-sampling and the per-question minimum
+    are off, so every probe question counts.
+    """
+    cfg = data.model_copy(
+        update={"downsample_easy": False, "min_perspectives": 1, "max_questions": size}
+    )
+    examples, _ = curate(records.questions, records.rationales, ids, cfg, seed)
+    return examples

@@ -67,7 +67,7 @@ class TestExtractAnswer:
             pytest.param("The answer is C", "C", id="bare"),
             pytest.param("The answer is **(D) yell at**.", "D", id="bold"),
             pytest.param("Answer: A) ignore", "A", id="answer-colon"),
-            pytest.param("I pick B) here, not (A).", "A", id="last-paren"),
+            pytest.param("B) looks fine, but (A) fits better.", "A", id="last-paren"),
             pytest.param("The answer is a pencil.", None, id="article-is-not-a-letter"),
             pytest.param("The answer is to enforce the rules.", "B", id="choice-text"),
             pytest.param(
@@ -153,3 +153,173 @@ class TestAnswersMatch:
         solution = r"Divide both sides: $x = \frac{28}{6}$, so $x = \boxed{\frac{14}{3}}$."
         assert answers_match("14/3", solution, "latex")
         assert not answers_match("28", solution, "latex")
+
+
+class TestNumberFamilies:
+    """Numbers in every notation a model writes: separators, scripts, signs, expressions."""
+
+    @pytest.mark.parametrize(
+        ("text", "gold"),
+        [
+            pytest.param(r"So she pays \boxed{\$9{,}500}", "9500", id="latex-brace-comma"),
+            pytest.param("The answer is $9{,}500$.", "9500", id="inline-brace-comma"),
+            pytest.param(r"The answer is 9\,500.", "9500", id="latex-thin-space"),
+            pytest.param(r"\boxed{1\,234\,567}", "1234567", id="latex-thin-space-groups"),
+            pytest.param("The answer is 9\u202f500.", "9500", id="narrow-nbsp"),
+            pytest.param("The answer is 9\u00a0500 dollars.", "9500", id="nbsp"),
+            pytest.param("The answer is 1 234 567.", "1234567", id="plain-space-groups"),
+            pytest.param("The answer is 9'500.", "9500", id="swiss-apostrophe"),
+            pytest.param("The answer is 1.234.567,5.", "1234567.5", id="european"),
+            pytest.param("The answer is 3,5.", "3.5", id="decimal-comma"),
+            pytest.param("The answer is 9,500.", "9500", id="comma-thousands"),
+            pytest.param("The answer is ９５００.", "9500", id="full-width"),
+            pytest.param("The answer is ٩٥٠٠.", "9500", id="arabic-indic"),
+            pytest.param("The answer is ۹۵۰۰.", "9500", id="persian"),
+            pytest.param("The answer is ९५००.", "9500", id="devanagari"),
+            pytest.param("The answer is ٩٬٥٠٠.", "9500", id="arabic-thousands-sign"),
+            pytest.param("The answer is ٣٫٥.", "3.5", id="arabic-decimal-sign"),
+            pytest.param("The answer is −5.", "-5", id="unicode-minus"),
+            pytest.param("Net change: −12", "-12", id="unicode-minus-last-number"),
+            pytest.param("The answer is –7.", "-7", id="en-dash-minus"),
+            pytest.param("The answer is －３.", "-3", id="full-width-minus"),
+            pytest.param(r"Each gets \boxed{\frac{3}{4}} of a pie.", "0.75", id="boxed-frac"),
+            pytest.param(r"The answer is $\dfrac{3}{4}$.", "0.75", id="canonical-dfrac"),
+            pytest.param("The answer is 3/4.", "0.75", id="slash-fraction"),
+            pytest.param(r"\boxed{-\frac{1}{2}}", "-0.5", id="negative-frac"),
+            pytest.param(r"\boxed{1.5 \times 10^{3}}", "1500", id="scientific"),
+            pytest.param(r"\boxed{75\%}", "75", id="latex-percent"),
+            pytest.param(r"\boxed{\text{12 apples}}", "12", id="text-wrapper"),
+            pytest.param("**Final answer:** 42", "42", id="final-answer-bold"),
+            pytest.param("The answer is ½.", "0.5", id="vulgar-fraction"),
+        ],
+    )
+    def test_number(self, text: str, gold: str) -> None:
+        prediction = extract_answer(text, "number")
+        assert answers_match(prediction, gold, "number"), prediction
+
+    def test_gold_in_other_notation(self) -> None:
+        """The gold is normalised the same way: a full-width or Unicode-minus gold matches."""
+        assert answers_match("-5", "−5", "number")
+        assert answers_match("9500", "９，５００", "number")
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            pytest.param(
+                "She makes 9 * 2 = 18 dollars. The answer is 18.\n\nQuestion: Tom has 3 apples "
+                "and buys 4 more. How many?\nAnswer: 3 + 4 = 7. The answer is 7.",
+                "18",
+                id="invented-question",
+            ),
+            pytest.param(
+                "So 20 in all. The answer is 20.\nQ: What is 2 + 2?\nA: The answer is 4.",
+                "20",
+                id="invented-q",
+            ),
+            pytest.param(
+                "Total: \\boxed{12}\n\nUser: and now double it?\nAssistant: \\boxed{24}",
+                "12",
+                id="invented-user-turn",
+            ),
+            pytest.param(
+                "That makes 18. The answer is 18. Question: And 3 + 4? The answer is 7.",
+                "18",
+                id="invented-question-same-line",
+            ),
+            pytest.param(
+                "The answer is 6.\n\nNext question: how many legs? The answer is 4.",
+                "6",
+                id="next-question",
+            ),
+            pytest.param(
+                "Q1. How many at first?\n5 at first.\nQ2. How many now?\n5 + 3 = 8.\n"
+                "The answer is 8.",
+                "8",
+                id="sub-questions-are-not-run-on",
+            ),
+        ],
+    )
+    def test_run_on_policy(self, text: str, expected: str) -> None:
+        """The answer to the question asked: text after an answer and a new question is
+        not read; sub-questions before any answer are."""
+        assert extract_answer(text, "number") == expected
+
+
+class TestLetterFamilies:
+    """Letters in any case, behind cue phrases or wrappers, and choices by whole words."""
+
+    CHOICES4 = ("red", "blue", "green", "cyan")
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            pytest.param("d", "D", id="bare-lowercase"),
+            pytest.param("(c)", "C", id="bare-paren"),
+            pytest.param("**B**", "B", id="bare-bold"),
+            pytest.param("Ｂ", "B", id="full-width"),
+            pytest.param("I would pick B — a safe choice.", "B", id="pick"),
+            pytest.param("I'd go with C since it fits.", "C", id="go-with"),
+            pytest.param("Let me choose option (d).", "D", id="choose-option-paren"),
+            pytest.param("My choice: option A, clearly.", "A", id="option"),
+            pytest.param("Hmm, it's B.", "B", id="its"),
+            pytest.param("C is correct because cyan is not primary.", "C", id="x-is-correct"),
+            pytest.param(r"Final answer: \boxed{\text{B}}", "B", id="boxed-text"),
+            pytest.param(r"\boxed{\text{(C)}}", "C", id="boxed-text-paren"),
+            pytest.param(r"\boxed{\textbf{D}}", "D", id="boxed-textbf"),
+            pytest.param("The answer is d.", "D", id="canonical-lowercase"),
+            pytest.param("The correct answer is B.", "B", id="correct-answer-is"),
+            pytest.param("答案是 B", "B", id="other-language-lone-letter"),
+            pytest.param("I think the best is D here", "D", id="lone-letter"),
+        ],
+    )
+    def test_letter(self, text: str, expected: str) -> None:
+        assert extract_answer(text, "letter", self.CHOICES4) == expected
+
+    def test_two_lone_letters_are_no_answer(self) -> None:
+        assert extract_answer("Between B and C, hard to say.", "letter", self.CHOICES4) is None
+
+    def test_text_wrapper_is_not_a_choice(self) -> None:
+        """`\\text` holds the letter x, a choice's text: the box's letter wins."""
+        assert extract_answer(r"\boxed{\text{(B)}}", "letter", ("x", "y", "z")) == "B"
+
+    @pytest.mark.parametrize(
+        ("text", "choices", "expected"),
+        [
+            pytest.param("The answer is category.", ("cat", "category", "dog"), "B", id="longer"),
+            pytest.param("It must be the cat.", ("cat", "category", "dog"), "A", id="shorter"),
+            pytest.param("We sit on the river bank.", ("bank", "river bank"), "B", id="nested"),
+            pytest.param("A concatenation.", ("cat", "dog"), None, id="no-substring"),
+            pytest.param("Surely a Dog.", ("cat", "dog"), "B", id="case"),
+        ],
+    )
+    def test_choice_text_by_whole_words(
+        self, text: str, choices: tuple[str, ...], expected: str | None
+    ) -> None:
+        assert extract_answer(text, "letter", choices) == expected
+
+
+class TestYesNoFamilies:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            pytest.param("True. Cats are mammals, so the answer is true.", "yes", id="true"),
+            pytest.param("False. Penguins cannot fly.", "no", id="false"),
+            pytest.param("**Yes**, they do.", "yes", id="bold-yes"),
+            pytest.param("TRUE", "yes", id="upper"),
+            pytest.param("Answer: False", "no", id="answer-false"),
+            pytest.param("The answer is correct.", "yes", id="correct"),
+            pytest.param("Incorrect: fish are not mammals.", "no", id="incorrect"),
+            pytest.param("Not true; whales breathe air.", "no", id="not-true"),
+            pytest.param("The statement is false.", "no", id="last-false"),
+            pytest.param("Nope.", "no", id="nope"),
+        ],
+    )
+    def test_yesno(self, text: str, expected: str) -> None:
+        assert extract_answer(text, "yesno") == expected
+
+    def test_true_false_golds_are_yes_no(self) -> None:
+        """A CSV keeps `true`/`false` as text: such golds are yes/no and match synonyms."""
+        assert answer_type(Question("q", "?", "true")) == "yesno"
+        assert answers_match("yes", "true", "yesno")
+        assert answers_match("no", "False", "yesno")
+        assert not answers_match("no", "true", "yesno")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mind.batching import Encoder, collate
+from mind.batching import ExampleTokenizer, collate
 from mind.config import DEFAULT_INSTRUCTION
 from mind.curation import Example
 from mind.data import Question
@@ -24,7 +24,9 @@ def targets(encoded) -> list[int]:
 
 class TestEncoder:
     def test_loss_only_on_the_assistant_turn(self, tokenizer):
-        enc = Encoder(tokenizer, DEFAULT_INSTRUCTION, 256).encode("What is 2+3?", "2+3=5.", "5")
+        enc = ExampleTokenizer(tokenizer, DEFAULT_INSTRUCTION, 256).encode(
+            "What is 2+3?", "2+3=5.", "5"
+        )
         text = tokenizer.decode(targets(enc))
         assert text.startswith("2+3=5.\nThe answer is 5.")
         assert "What is 2+3?" not in text and "user" not in text
@@ -34,24 +36,24 @@ class TestEncoder:
                 assert label == enc.input_ids[t + 1]
 
     def test_answer_positions_predict_the_answer_tokens(self, tokenizer):
-        enc = Encoder(tokenizer, DEFAULT_INSTRUCTION, 256).encode("Q?", "Work.", "1234")
+        enc = ExampleTokenizer(tokenizer, DEFAULT_INSTRUCTION, 256).encode("Q?", "Work.", "1234")
         predicted = [enc.input_ids[p + 1] for p in enc.answer_positions]
         assert tokenizer.decode(predicted).strip() == "1234"
 
     def test_truncation_keeps_the_final_line(self, tokenizer):
         long_body = "step " * 500
-        enc = Encoder(tokenizer, DEFAULT_INSTRUCTION, 128).encode("Q?", long_body, "7")
+        enc = ExampleTokenizer(tokenizer, DEFAULT_INSTRUCTION, 128).encode("Q?", long_body, "7")
         assert len(enc.input_ids) == 128
         assert tokenizer.decode(targets(enc)).rstrip().endswith("The answer is 7.<|im_end|>")
 
     def test_prompt_too_long_is_an_error(self, tokenizer):
         with pytest.raises(ValueError, match="max_seq_len"):
-            Encoder(tokenizer, DEFAULT_INSTRUCTION, 40).encode("word " * 100, "b", "1")
+            ExampleTokenizer(tokenizer, DEFAULT_INSTRUCTION, 40).encode("word " * 100, "b", "1")
 
 
 class TestCollate:
     def test_one_question_one_batch_with_slot_mask(self, tokenizer):
-        encoder = Encoder(tokenizer, DEFAULT_INSTRUCTION, 256)
+        encoder = ExampleTokenizer(tokenizer, DEFAULT_INSTRUCTION, 256)
         slots = ["a", "b", "c"]
         ex1 = Example(
             Question("1", "Q1?", "3"), {"a": "x\nThe answer is 3.", "c": "yy\nThe answer is 3."}

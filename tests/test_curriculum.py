@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from mind.commands.train import train_run
 from mind.config import parse_config
-from mind.reporting import NullReporter
+from mind.reporter import NullReporter
+from mind.training_run import train_run
 from tests.curriculum_task import PERSPECTIVES, build_student, write_task
 
 STEPS = 30

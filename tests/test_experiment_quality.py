@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from mind.data import iter_jsonl
+from mind.readers import iter_records
 
 
 def _correct(path: Path) -> list[bool]:
@@ -42,7 +42,7 @@ def experiment(tiny_student, shared, tmp_path_factory):
 class TestDataSplit:
     def test_training_questions_come_from_the_mcc_kd_split_only(self, experiment, shared):
         """Training uses MCC-KD's published split; a subset is a fixed draw from it."""
-        rationales = iter_jsonl(shared / "teacher_rationales/svamp_test.jsonl")
+        rationales = iter_records(shared / "teacher_rationales/svamp_test.jsonl")
         in_split = {r["id"] for _, r in rationales if r.get("source_split") == "mcc-kd:train"}
         train = _ids(experiment.out / "data/train.jsonl")
         assert len(train) == 2 and set(train) <= in_split

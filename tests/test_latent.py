@@ -13,8 +13,8 @@ from mind.cli import main
 from mind.config import DEFAULT_INSTRUCTION, AnalysisConfig
 from mind.data import read_rationales
 from mind.latent import ProbeItem, purity, rationale_vectors, reduce, summarise
-from mind.prompting import prompt_text
 from mind.student import load_tokenizer
+from mind.student_prompt import prompt_text
 
 CFG = AnalysisConfig()
 

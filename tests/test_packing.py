@@ -6,11 +6,11 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from mind.batching import Encoded, Encoder, Group, collate
+from mind.batching import Encoded, ExampleTokenizer, Group, collate
 from mind.config import parse_config
 from mind.forward import CE_CHUNK_TOKENS, student_forward, token_ce
-from mind.packing import IMPLEMENTATION, pad_index
-from mind.reporting import NullReporter
+from mind.packing import IMPLEMENTATION, document_block_mask, pad_index, pick_kernel
+from mind.reporter import NullReporter
 from mind.trainer import Trainer
 from mind.training_data import load_training_data
 
@@ -29,7 +29,7 @@ BODIES = [
 def groups(tiny_student) -> list[Group]:
     """Two questions with rationales of different lengths (so padding would be needed)."""
     tokenizer = AutoTokenizer.from_pretrained(tiny_student)
-    encoder = Encoder(tokenizer, "Answer.", max_seq_len=128)
+    encoder = ExampleTokenizer(tokenizer, "Answer.", max_seq_len=128)
     return [
         Group(0, {0: encoder.encode(*_qa(0, 0)), 2: encoder.encode(*_qa(0, 1))}),
         Group(1, {1: encoder.encode(*_qa(1, 2))}),
@@ -101,6 +101,45 @@ class TestPackedForward:
         torch.testing.assert_close(after.answer_logprobs, before.answer_logprobs)
 
 
+class TestFlexKernel:
+    """FlexAttention's document mask computes what the padded reference computes.
+
+    Torch has FlexAttention forward only on CPU, so gradients are compared on a GPU
+    (`bench/packing_check.py`, run by bench/gpu_check.sh).
+    """
+
+    def test_block_mask_is_causal_within_each_sequence(self):
+        cu = torch.tensor([0, 2, 5, 6], dtype=torch.int32)
+        dense = document_block_mask(cu, 6).to_dense()  # [1, 1, blocks, blocks]
+        assert dense.shape[-1] == 1, "6 tokens fit in one 128-token block"
+        doc = torch.tensor([0, 0, 1, 1, 1, 2])
+        expected = (doc[:, None] == doc[None, :]) & torch.ones(6, 6, dtype=torch.bool).tril()
+        mod = document_block_mask(cu, 6).mask_mod
+        idx = torch.arange(6)
+        assert torch.equal(mod(0, 0, idx[:, None], idx[None, :]), expected)
+
+    def test_same_losses_and_answers_as_padded(self, model, groups):
+        batch = collate(groups, 3, 0, packed=True)
+        with torch.no_grad():
+            padded = student_forward(model, batch, True, packed_attention="padded")
+            flex = student_forward(model, batch, True, packed_attention="flex")
+        torch.testing.assert_close(flex.ce, padded.ce, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            flex.answer_logprobs, padded.answer_logprobs, atol=1e-5, rtol=1e-5
+        )
+
+    def test_kernel_choice_per_device(self):
+        cpu = torch.device("cpu")
+        assert pick_kernel("auto", cpu) == "padded"
+        assert pick_kernel("padded", cpu) == "padded"
+        with torch.no_grad():
+            assert pick_kernel("flex", cpu) == "flex"
+        with pytest.raises(ValueError, match=r"train\.packed_attention: 'flex' has no backward"):
+            pick_kernel("flex", cpu)
+        with pytest.raises(ValueError, match=r"train\.packed_attention: 'flash' needs"):
+            pick_kernel("flash", cpu)
+
+
 class TestTokenCE:
     @pytest.mark.parametrize(
         "frozen_head",
@@ -148,5 +187,5 @@ class TestTrainerPacking:
                 }
             )
             trainer = Trainer(config, load_training_data(config), tmp_path, NullReporter()).setup()
-            losses.append(trainer.optimiser_step()["loss"])
+            losses.append(trainer.optimiser_step().get("loss"))
         assert losses[1] == pytest.approx(losses[0], abs=1e-5)

@@ -5,20 +5,23 @@ from __future__ import annotations
 import pytest
 
 from mind import plots
+from mind.step_record import StepRecord
 
 
-def _row(step: int, phase: str = "joint", meta: float | None = 0.02, **persp) -> dict:
-    return {
-        "step": step,
-        "phase": phase,
-        "loss": 2.0 - 0.1 * step,
-        "sft_loss": 1.8 - 0.1 * step,
-        "cons_loss": 0.4,
-        "meta_loss": meta,
-        "perspectives": {
-            p: {"score": 0.5, "weight": w, "selected": s} for p, (w, s) in persp.items()
-        },
-    }
+def _row(step: int, phase: str = "joint", meta: float | None = 0.02, **persp) -> StepRecord:
+    return StepRecord.from_dict(
+        {
+            "step": step,
+            "phase": phase,
+            "loss": 2.0 - 0.1 * step,
+            "sft_loss": 1.8 - 0.1 * step,
+            "cons_loss": 0.4,
+            "meta_loss": meta,
+            "perspectives": {
+                p: {"score": 0.5, "weight": w, "selected": s} for p, (w, s) in persp.items()
+            },
+        }
+    )
 
 
 METRICS = [
@@ -88,7 +91,10 @@ class TestLossCurves:
 
     def test_absent_term_has_no_line(self):
         """sft has no consistency or MetaNet loss: those lines must not appear."""
-        rows = [{"step": s, "loss": 1.0, "sft_loss": 1.0, "cons_loss": None} for s in (1, 2)]
+        rows = [
+            StepRecord.from_dict({"step": s, "loss": 1.0, "sft_loss": 1.0, "cons_loss": None})
+            for s in (1, 2)
+        ]
         assert [t.name for t in plots.loss_curves(rows).data] == ["loss", "sft_loss"]
 
     def test_warmup_band_covers_warmup_steps(self):
@@ -97,7 +103,7 @@ class TestLossCurves:
         assert (band.x0, band.x1) == (0.5, 2.5)
 
     def test_no_band_without_warmup(self):
-        rows = [r for r in METRICS if r["phase"] != "warmup"]
+        rows = [r for r in METRICS if r.phase != "warmup"]
         assert plots.loss_curves(rows).layout.shapes == ()
 
 
@@ -115,7 +121,7 @@ class TestWeightHeatmap:
 
     def test_rows_without_perspectives_are_skipped(self):
         """Baselines log no per-perspective data for some steps; they leave no column."""
-        rows = [{"step": 0, "loss": 1.0}, *METRICS]
+        rows = [StepRecord.from_dict({"step": 0, "loss": 1.0}), *METRICS]
         assert list(plots.weight_heatmap(rows).data[0].x) == [1, 2, 3, 4]
 
 
@@ -186,7 +192,7 @@ CURRICULUM_ROWS = [
 
 class TestCurriculumFigures:
     def test_selection_metrics_one_trace_each_none_skipped(self):
-        fig = plots.curriculum_curves(CURRICULUM_ROWS)
+        fig = plots.curriculum_curves([StepRecord.from_dict(r) for r in CURRICULUM_ROWS])
         traces = {t.name: (list(t.x), list(t.y)) for t in fig.data}
         assert traces["mean |selected set|"] == ([1, 2, 3], [3.0, 2.0, 1.0])
         assert traces["Spearman(scores, -CE)"] == ([2, 3], [0.5, -1.0])
@@ -198,6 +204,6 @@ class TestCurriculumFigures:
             {"step": 2, "probe_ce": None},
             {"step": 3, "probe_ce": {"planning": 0.9, "decomposition": 1.6}},
         ]
-        fig = plots.probe_ce_curves(rows)
+        fig = plots.probe_ce_curves([StepRecord.from_dict(r) for r in rows])
         traces = {t.name: (list(t.x), list(t.y)) for t in fig.data}
         assert traces == {"planning": ([1, 3], [1.2, 0.9]), "decomposition": ([1, 3], [1.5, 1.6])}

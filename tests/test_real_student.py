@@ -11,9 +11,9 @@ import statistics
 
 import pytest
 
-from mind.commands.train import train_run
 from mind.config import parse_config
-from mind.reporting import FileReporter
+from mind.reporter import FileReporter
+from mind.training_run import train_run
 
 pytestmark = pytest.mark.slow
 

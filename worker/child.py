@@ -17,6 +17,7 @@ from app.db import make_engine, make_sessionmaker
 from app.runs.config import execution_config
 from app.runs.models import Run
 from app.settings import Settings
+from app.teachers.credentials import teacher_key
 from mind.methods import METHODS
 from worker.reporter import DbReporter
 
@@ -45,7 +46,8 @@ def main(run_id: str, parent: int) -> int:
     from mind.pipeline import run_pipeline
 
     try:
-        summary = run_pipeline(config, out_dir, reporter, resume=resume)
+        with factory() as session, teacher_key(session, settings, config) as keyed:
+            summary = run_pipeline(keyed, out_dir, reporter, resume=resume)
     except Exception as exc:
         traceback.print_exc()
         with factory.begin() as session:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from celery import Celery
 from sqlalchemy.orm import sessionmaker
 
+from app import hooks
 from app.db import make_engine, make_sessionmaker
 from app.settings import Settings
 
@@ -23,4 +24,5 @@ class WorkerContext:
 
     @classmethod
     def build(cls, settings: Settings, celery: Celery) -> WorkerContext:
-        return cls(settings, make_sessionmaker(make_engine(settings.database_url)), celery)
+        factory = hooks.install(make_sessionmaker(make_engine(settings.database_url)))
+        return cls(settings, factory, celery)

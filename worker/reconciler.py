@@ -18,6 +18,7 @@ from app.db import utcnow
 from app.queue import unit_of_work
 from app.runs import service as runs
 from app.runs.models import Run
+from app.runs.status import IN_WORKER, RunStatus, move
 from app.settings import Settings
 from worker.context import WorkerContext
 
@@ -30,7 +31,7 @@ def reconcile(session: Session, settings: Settings) -> dict[str, str]:
     query = (
         select(Run)
         .where(
-            Run.status.in_(("running", "cancelling")),
+            Run.status.in_(IN_WORKER),
             or_(Run.heartbeat_at.is_(None), Run.heartbeat_at < stale),
         )
         .with_for_update(skip_locked=True)
@@ -39,13 +40,15 @@ def reconcile(session: Session, settings: Settings) -> dict[str, str]:
     for run in session.scalars(query):
         reason = f"worker {run.worker} lost: no heartbeat for {settings.lost_after_s:g}s"
         runs.add_event(session, run, "warning", reason)
-        if run.status == "cancelling":
-            run.status, run.finished_at = "cancelled", utcnow()
+        if run.status == RunStatus.CANCELLING:
+            move(run, RunStatus.CANCELLED)
+            run.finished_at = utcnow()
         elif run.attempt < settings.max_attempts and runs.has_checkpoint(settings, run):
             run.attempt, run.resume, run.pid = run.attempt + 1, True, None
             runs.queue_run(session, run)
         else:
-            run.status, run.finished_at, run.pid = "failed", utcnow(), None
+            move(run, RunStatus.FAILED)
+            run.finished_at, run.pid = utcnow(), None
             run.error = reason + (
                 "" if runs.has_checkpoint(settings, run) else " (no checkpoint to resume from)"
             )

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.results import service as results
 from app.runs.models import Run, RunEvent
+from app.runs.status import RunStatus
+from mind.step_record import StepRecord
 
 PROGRESS_EVERY_S = 1.0
 STOP_POLL_S = 1.0
@@ -37,7 +39,11 @@ class DbReporter:
         return str(Path(path).resolve().relative_to(self.storage.resolve()))
 
     def _event(self, session: Session, kind: str, message: str, **data: Any) -> None:
-        session.add(RunEvent(run_id=self.run_id, kind=kind, message=message, data=_jsonable(data)))
+        """Paths under the storage directory are logged relative to it (no server paths)."""
+        root = str(self.storage.resolve()) + "/"
+        message, data = message.replace(root, ""), _jsonable(data)
+        data = {k: v.replace(root, "") if isinstance(v, str) else v for k, v in data.items()}
+        session.add(RunEvent(run_id=self.run_id, kind=kind, message=message, data=data))
 
     def event(self, kind: str, message: str, **data: Any) -> None:
         with self.factory.begin() as session:
@@ -58,7 +64,7 @@ class DbReporter:
 
     def log_step(self, record: dict[str, Any]) -> None:
         with self.factory.begin() as session:
-            results.record_step(session, self.run_id, record)
+            results.record_step(session, self.run_id, StepRecord.from_dict(record))
 
     def artifact(self, name: str, path: Path) -> None:
         with self.factory.begin() as session:
@@ -74,6 +80,8 @@ class DbReporter:
                 )
             elif kind == "latent":
                 results.record_latent(session, self.run_id, data)
+            elif kind == "curve":
+                results.record_curve(session, self.run_id, data)
             self._event(session, "result", f"{kind} result", result=kind)
 
     def should_stop(self) -> bool:
@@ -83,5 +91,5 @@ class DbReporter:
             self._stop_at = now
             with self.factory() as session:
                 run = session.get(Run, self.run_id)
-                self._stop = run is None or run.status == "cancelling"
+                self._stop = run is None or run.status == RunStatus.CANCELLING
         return self._stop

@@ -19,14 +19,17 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.db import as_utc, utcnow
+from app.queue import unit_of_work
 from app.runs import service as runs
 from app.runs.models import Run
+from app.runs.status import IN_WORKER, RunStatus, move
+from app.studies import service as studies
 from worker.context import WorkerContext
 
 POLL_S = 0.5
 
 
-def _mine(session: Session, run_id: str, attempt: int) -> Run | None:
+def _run_of_attempt(session: Session, run_id: str, attempt: int) -> Run | None:
     """The run, locked, if it still belongs to this attempt."""
     run = session.get(Run, run_id, with_for_update=True)
     return run if run is not None and run.attempt == attempt else None
@@ -34,10 +37,11 @@ def _mine(session: Session, run_id: str, attempt: int) -> Run | None:
 
 def claim(ctx: WorkerContext, run_id: str, attempt: int) -> bool:
     with ctx.sessionmaker.begin() as session:
-        run = _mine(session, run_id, attempt)
-        if run is None or run.status != "queued":
+        run = _run_of_attempt(session, run_id, attempt)
+        if run is None or run.status != RunStatus.QUEUED:
             return False
-        run.status, run.heartbeat_at = "running", utcnow()
+        move(run, RunStatus.RUNNING)
+        run.heartbeat_at = utcnow()
         run.started_at = run.started_at or run.heartbeat_at
         run.worker = f"{socket.gethostname()}:{os.getpid()}"
         runs.add_event(session, run, "status", f"running on {run.worker}", attempt=attempt)
@@ -72,12 +76,12 @@ def watch(ctx: WorkerContext, run_id: str, attempt: int, child: subprocess.Popen
             continue
         last_beat = time.monotonic()
         with ctx.sessionmaker.begin() as session:
-            run = _mine(session, run_id, attempt)
-            if run is None or run.status not in ("running", "cancelling"):
+            run = _run_of_attempt(session, run_id, attempt)
+            if run is None or run.status not in IN_WORKER:
                 _kill_group(child)
                 break
             run.heartbeat_at = utcnow()
-            if run.status == "cancelling" and _older_than(run.cancel_requested_at, grace):
+            if run.status == RunStatus.CANCELLING and _older_than(run.cancel_requested_at, grace):
                 runs.add_event(session, run, "status", f"no clean stop in {grace:g}s: killed")
                 _kill_group(child)
     child.wait()
@@ -97,16 +101,17 @@ def _exit_reason(code: int) -> str:
 def settle(ctx: WorkerContext, run_id: str, attempt: int, code: int) -> str | None:
     """The final status, decided only once the child has exited."""
     with ctx.sessionmaker.begin() as session:
-        run = _mine(session, run_id, attempt)
-        if run is None or run.status not in ("running", "cancelling"):
+        run = _run_of_attempt(session, run_id, attempt)
+        if run is None or run.status not in IN_WORKER:
             return None
         completed = code == 0 and (run.summary or {}).get("status") == "completed"
-        if run.status == "cancelling":
-            run.status = "cancelled"
+        if run.status == RunStatus.CANCELLING:
+            move(run, RunStatus.CANCELLED)
         elif completed:
-            run.status, run.progress, run.stage = "succeeded", 1.0, None
+            move(run, RunStatus.SUCCEEDED)
+            run.progress, run.stage = 1.0, None
         else:
-            run.status = "failed"
+            move(run, RunStatus.FAILED)
             run.error = run.error or (
                 "the run stopped before its end" if code == 0 else _exit_reason(code)
             )
@@ -120,8 +125,12 @@ def execute(ctx: WorkerContext, run_id: str, attempt: int) -> str:
         return "skipped"
     child = spawn(ctx, run_id)
     with ctx.sessionmaker.begin() as session:
-        run = _mine(session, run_id, attempt)
+        run = _run_of_attempt(session, run_id, attempt)
         if run is not None:
             run.pid = child.pid
     watch(ctx, run_id, attempt, child)
-    return settle(ctx, run_id, attempt, child.returncode) or "superseded"
+    status = settle(ctx, run_id, attempt, child.returncode)
+    if status is not None:
+        with unit_of_work(ctx.sessionmaker, ctx.celery) as session:
+            studies.advance_for_run(session, run_id)  # the next cells of its study, if any
+    return status or "superseded"

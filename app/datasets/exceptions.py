@@ -16,8 +16,14 @@ class UploadTooLarge(TooLarge):
 class UnsupportedFormat(Invalid):
     def __init__(self, filename: str):
         super().__init__(
-            f"{filename!r}: unsupported format; upload .jsonl, .csv or .parquet", "file"
+            f"{filename!r}: unsupported format; upload .jsonl, .json, .csv or .parquet", "file"
         )
+
+
+class InvalidName(Invalid):
+    def __init__(self, field: str, limit: int):
+        what = "the file name" if field == "file" else "the dataset name"
+        super().__init__(f"{what} must be printable text of at most {limit} characters", field)
 
 
 class InvalidDataset(Invalid):

@@ -1,8 +1,9 @@
-"""Uploaded files to canonical JSONL, and the validation report of that JSONL.
+"""An uploaded file to canonical JSONL and its validation report, in one streaming pass.
 
-CSV and Parquet carry the same schema as the JSONL files (one column per field); list
-fields such as `choices` are JSON text in CSV. Validation reuses the core readers, so the
-studio accepts exactly what `mind` can read.
+Any format `mind.readers` reads (JSONL, a JSON array, CSV, Parquet) is read record by record
+under the upload limits, each record validated by the core parser (so the studio accepts
+exactly what `mind` can read), and written as one JSON line. Memory stays bounded by one
+record; nothing is re-read or rewritten per bad line.
 """
 
 from __future__ import annotations
@@ -12,79 +13,55 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from mind.data import DataError, read_questions, read_rationales
+from mind.answers import answer_type, type_of_benchmark
+from mind.data import Question, Rationale, check_records
+from mind.readers import DataError, Limits, file_format
 
-FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 MAX_REPORTED_ERRORS = 20
 
 
 def source_format(filename: str) -> str | None:
-    return FORMATS.get(Path(filename).suffix.lower())
+    return file_format(filename)
 
 
-def _csv_value(value: Any) -> Any:
-    """JSON lists arrive in CSV as text; everything else keeps pyarrow's inferred type."""
-    if isinstance(value, str) and value.startswith("["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
+def _error(exc: DataError) -> dict[str, Any]:
+    """The report entry: line, field and message, never the server path or the data."""
+    return {"line": exc.line, "field": exc.field, "message": exc.message}
 
 
-def to_jsonl(src: Path, fmt: str, dest: Path) -> None:
-    """Write `src` (jsonl/csv/parquet) as JSONL at `dest`; ValueError if it cannot be read."""
-    if fmt == "jsonl":
-        src.replace(dest)
-        return
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
+def ingest(src: Path, kind: str, dest: Path, limits: Limits) -> tuple[dict[str, Any], str | None]:
+    """Validate `src` and write its records to `dest` as JSONL: (report, answer type).
 
-    try:
-        table = pacsv.read_csv(src) if fmt == "csv" else pq.read_table(src)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ValueError(f"cannot read the {fmt} file: {exc}") from None
-    with dest.open("w", encoding="utf-8") as out:
-        for row in table.to_pylist():
-            record = {k: _csv_value(v) if fmt == "csv" else v for k, v in row.items()}
-            record = {k: v for k, v in record.items() if v is not None}
-            out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-    src.unlink()
-
-
-def _blank_line(path: Path, number: int) -> None:
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines[number - 1] = "\n"
-    path.write_text("".join(lines), encoding="utf-8")
-
-
-def validate(path: Path, kind: str) -> tuple[list[Any], dict[str, Any]]:
-    """(records, report). The core readers stop at the first bad line, so each bad line is
-    blanked (blank lines keep numbering) and the file read again, up to 20 errors."""
-    reader = read_questions if kind == "questions" else read_rationales
-    scratch = path.with_suffix(".check")
-    scratch.write_bytes(path.read_bytes())
+    The report has `ok`, `rows`, `errors` (up to 20: line, field, message) and, for
+    rationales, `perspectives`; the answer type is that of a questions file. Reading stops
+    at the 20th error or at the first fatal one (a limit passed, an unreadable file).
+    """
     errors: list[dict[str, Any]] = []
-    try:
-        while True:
-            try:
-                records = reader(scratch)
-                break
-            except DataError as exc:
-                errors.append({"line": exc.line, "field": exc.field, "message": exc.message})
-                if exc.line == 0 or len(errors) >= MAX_REPORTED_ERRORS:
-                    records = []
-                    break
-                _blank_line(scratch, exc.line)
-    finally:
-        scratch.unlink(missing_ok=True)
-    report: dict[str, Any] = {"ok": not errors, "rows": len(records), "errors": errors}
-    if not errors and not records:
+    rows = 0
+    types: Counter[str] = Counter()
+    perspectives: Counter[str] = Counter()
+    with dest.open("w", encoding="utf-8") as out:
+        try:
+            for _, record, parsed in check_records(src, kind, limits):
+                if isinstance(parsed, DataError):
+                    errors.append(_error(parsed))
+                    if len(errors) >= MAX_REPORTED_ERRORS:
+                        break
+                    continue
+                rows += 1
+                if isinstance(parsed, Question):
+                    types[answer_type(parsed)] += 1
+                elif isinstance(parsed, Rationale):
+                    perspectives[parsed.perspective] += 1
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        except DataError as exc:
+            errors.append(_error(exc))
+    report: dict[str, Any] = {"ok": not errors, "rows": rows, "errors": errors}
+    if not errors and not rows:
         report |= {"ok": False, "errors": [{"line": 0, "field": None, "message": "no records"}]}
-    if kind == "rationales" and records:
-        report["perspectives"] = dict(Counter(r.perspective for r in records))
-    return records, report
+    if kind == "rationales" and rows:
+        report["perspectives"] = dict(perspectives)
+    return report, type_of_benchmark(types) if types else None
 
 
 def preview(path: Path, rows: int) -> list[dict[str, Any]]:

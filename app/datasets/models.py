@@ -28,3 +28,14 @@ class Dataset(Base):
     answer_type: Mapped[str | None] = mapped_column(String(16), default=None)
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RunDataset(Base):
+    """Which datasets a run reads, by role; lets runs be filtered by dataset
+    and keeps a used dataset from being deleted."""
+
+    __tablename__ = "run_datasets"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(220), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)

@@ -16,16 +16,19 @@ from app.datasets.exceptions import (
     DatasetInUse,
     DatasetNotFound,
     InvalidDataset,
+    InvalidName,
     UnsupportedFormat,
     UploadTooLarge,
 )
-from app.datasets.models import Dataset
+from app.datasets.models import Dataset, RunDataset
 from app.errors import Forbidden
-from app.runs.models import RunDataset
 from app.settings import Settings
 from app.users.models import User
+from mind.readers import Limits
 
 CHUNK = 1 << 20
+FILENAME_MAX = 500
+NAME_MAX = 200
 
 
 def _sha256(path: Path) -> str:
@@ -47,10 +50,16 @@ def _receive(stream: BinaryIO, dest: Path, limit: int) -> None:
             out.write(chunk)
 
 
-def _answer_type(records: list) -> str:
-    from mind.answers import detect_answer_type
+def _check_names(filename: str, name: str | None) -> None:
+    """Names the database can hold: printable text (no NUL), within the column sizes."""
+    if len(filename) > FILENAME_MAX or not filename.isprintable():
+        raise InvalidName("file", FILENAME_MAX)
+    if name is not None and (len(name) > NAME_MAX or not name.isprintable()):
+        raise InvalidName("name", NAME_MAX)
 
-    return detect_answer_type(records)
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(settings.max_decoded_bytes, settings.max_upload_rows, settings.max_json_depth)
 
 
 def upload(
@@ -67,6 +76,7 @@ def upload(
     Everything happens in a private scratch folder that is removed on any outcome, so a
     rejected upload leaves no file behind (and no row: nothing is added before it passes).
     """
+    _check_names(filename, name)
     fmt = formats.source_format(filename)
     if fmt is None:
         raise UnsupportedFormat(filename)
@@ -76,17 +86,8 @@ def upload(
     try:
         raw, jsonl = scratch / f"upload.{fmt}", scratch / "data.jsonl"
         _receive(stream, raw, settings.max_upload_bytes)
-        try:
-            formats.to_jsonl(raw, fmt, jsonl)
-        except ValueError as exc:
-            raise InvalidDataset(
-                {
-                    "ok": False,
-                    "rows": 0,
-                    "errors": [{"line": 0, "field": None, "message": str(exc)}],
-                }
-            ) from None
-        records, report = formats.validate(jsonl, kind)
+        report, answer_type = formats.ingest(raw, kind, jsonl, _limits(settings))
+        raw.unlink()
         if not report["ok"]:
             raise InvalidDataset(report)
         content_hash = _sha256(jsonl)
@@ -97,21 +98,21 @@ def upload(
             return existing, False
         dataset = Dataset(
             owner_id=owner.id,
-            name=name or Path(filename).stem,
+            name=name or Path(filename).stem[:NAME_MAX],
             kind=kind,
             source_format=fmt,
             filename=filename,
             size_bytes=jsonl.stat().st_size,
             row_count=report["rows"],
             content_hash=content_hash,
-            answer_type=_answer_type(records) if kind == "questions" else None,
+            answer_type=answer_type,
             report=report,
         )
         dataset.path = f"datasets/{content_hash}.jsonl"
-        root.mkdir(parents=True, exist_ok=True)
-        jsonl.replace(settings.storage / dataset.path)
         session.add(dataset)
         session.flush()
+        root.mkdir(parents=True, exist_ok=True)
+        jsonl.replace(settings.storage / dataset.path)
         return dataset, True
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -14,17 +14,30 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.errors import StudioError
-from app.pages import account, datasets, new_run, run_detail, runs
+from app.pages import (
+    account,
+    datasets,
+    formats,
+    models,
+    new_run,
+    run_detail,
+    runs,
+    studies,
+    teachers,
+)
 from app.pages.auth import LoginRequired
 from app.pages.render import PLOTLY_JS, PLOTLY_URL, render
+from app.playground import pages as playground
+from app.webhooks import pages as webhooks
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 YEAR = 365 * 24 * 3600
 
 
 def install(app: FastAPI) -> None:
-    # /runs/new and /runs/compare before /runs/{run_id}.
-    for module in (account, new_run, runs, run_detail, datasets):
+    # /runs/new and /runs/compare before /runs/{run_id}; /studies/new before /studies/{id}.
+    pages = (account, new_run, runs, playground, run_detail, datasets, formats, models, teachers)
+    for module in (*pages, studies, webhooks):
         app.include_router(module.router)
 
     @app.get(PLOTLY_URL, include_in_schema=False)

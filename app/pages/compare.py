@@ -16,6 +16,7 @@ from app.pages import figures
 from app.results import service as results
 from app.runs.models import Run
 from mind.plots import style_figure
+from mind.step_record import StepRecord
 
 DASHES = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot")
 
@@ -28,41 +29,41 @@ def _colour(i: int) -> str:
     return qualitative.Plotly[i % len(qualitative.Plotly)]
 
 
-def loss_overlay(runs: list[Run], rows: dict[str, list[dict[str, Any]]]) -> go.Figure:
+def loss_overlay(runs: list[Run], rows: dict[str, list[StepRecord]]) -> go.Figure:
     """Total loss of each run; a run without a total (zero-shot) draws nothing."""
     fig = go.Figure()
     for i, run in enumerate(runs):
         points = [r for r in rows[run.id] if r.get("loss") is not None]
         fig.add_trace(
             go.Scatter(
-                x=[r["step"] for r in points],
-                y=[r["loss"] for r in points],
+                x=[r.step for r in points],
+                y=[r.get("loss") for r in points],
                 mode="lines",
                 name=label(run),
                 line={"color": _colour(i)},
             )
         )
-    return style_figure(fig, "Training loss (total)", "optimiser step", "loss")
+    return style_figure(fig, "Training loss (total)", "optimizer step", "loss")
 
 
-def weight_overlay(runs: list[Run], rows: dict[str, list[dict[str, Any]]]) -> go.Figure:
+def weight_overlay(runs: list[Run], rows: dict[str, list[StepRecord]]) -> go.Figure:
     """Weight of each perspective: colour = run, dash = perspective (legend: both)."""
     fig = go.Figure()
     for i, run in enumerate(runs):
-        ids = sorted({p for r in rows[run.id] for p in r.get("perspectives", {})})
+        ids = sorted({p for r in rows[run.id] for p in r.perspectives})
         for j, perspective in enumerate(ids):
-            points = [r for r in rows[run.id] if perspective in r.get("perspectives", {})]
+            points = [r for r in rows[run.id] if perspective in r.perspectives]
             fig.add_trace(
                 go.Scatter(
-                    x=[r["step"] for r in points],
-                    y=[r["perspectives"][perspective].get("weight") for r in points],
+                    x=[r.step for r in points],
+                    y=[r.perspectives[perspective].weight for r in points],
                     mode="lines",
                     name=f"{label(run)} · {perspective}",
                     line={"color": _colour(i), "dash": DASHES[j % len(DASHES)]},
                 )
             )
     fig.update_yaxes(range=[0, 1])
-    style_figure(fig, "Perspective weights", "optimiser step", "weight")
+    style_figure(fig, "Perspective weights", "optimizer step", "weight")
     # One entry per run and perspective: too many for the space above the plot.
     fig.update_layout(
         height=560,
@@ -72,42 +73,42 @@ def weight_overlay(runs: list[Run], rows: dict[str, list[dict[str, Any]]]) -> go
     return fig
 
 
-def selection_overlay(runs: list[Run], rows: dict[str, list[dict[str, Any]]]) -> go.Figure:
+def selection_overlay(runs: list[Run], rows: dict[str, list[StepRecord]]) -> go.Figure:
     """Mean selected-set size of each run (MIND runs; others draw nothing)."""
     fig = go.Figure()
     for i, run in enumerate(runs):
         points = [r for r in rows[run.id] if r.get("selected_size") is not None]
         fig.add_trace(
             go.Scatter(
-                x=[r["step"] for r in points],
-                y=[r["selected_size"] for r in points],
+                x=[r.step for r in points],
+                y=[r.get("selected_size") for r in points],
                 mode="lines",
                 name=label(run),
                 line={"color": _colour(i)},
             )
         )
     fig.update_yaxes(rangemode="tozero")
-    return style_figure(fig, "Selected perspectives per question", "optimiser step", "mean |I|")
+    return style_figure(fig, "Selected perspectives per question", "optimizer step", "mean |I|")
 
 
-def probe_overlay(runs: list[Run], rows: dict[str, list[dict[str, Any]]]) -> go.Figure:
+def probe_overlay(runs: list[Run], rows: dict[str, list[StepRecord]]) -> go.Figure:
     """Probe-set CE per perspective: colour = run, dash = perspective."""
     fig = go.Figure()
     for i, run in enumerate(runs):
-        probed = [r for r in rows[run.id] if r.get("probe_ce")]
-        ids = sorted({p for r in probed for p in r["probe_ce"]})
+        probed = [r for r in rows[run.id] if r.probe_ce]
+        ids = sorted({p for r in probed for p in r.probe_ce})
         for j, perspective in enumerate(ids):
-            points = [r for r in probed if perspective in r["probe_ce"]]
+            points = [r for r in probed if perspective in r.probe_ce]
             fig.add_trace(
                 go.Scatter(
-                    x=[r["step"] for r in points],
-                    y=[r["probe_ce"][perspective] for r in points],
+                    x=[r.step for r in points],
+                    y=[r.probe_ce[perspective] for r in points],
                     mode="lines",
                     name=f"{label(run)} · {perspective}",
                     line={"color": _colour(i), "dash": DASHES[j % len(DASHES)]},
                 )
             )
-    style_figure(fig, "Probe-set CE per perspective", "optimiser step", "CE (nats/token)")
+    style_figure(fig, "Probe-set CE per perspective", "optimizer step", "CE (nats/token)")
     fig.update_layout(
         height=560,
         margin={"b": 170},

@@ -104,4 +104,13 @@ def dataset_page(
         columns=list(dict.fromkeys(k for row in preview for k in row)),
         used_by=used_by,
         used_total=used_total,
+        can_delete=not used_total and (user.is_admin or user.id == dataset.owner_id),
     )
+
+
+@router.post("/{dataset_id}/delete")
+def delete(
+    dataset_id: str, user: FormUser, session: SessionDep, settings: SettingsDep
+) -> RedirectResponse:
+    datasets.delete(session, settings, user, dataset_id)
+    return RedirectResponse("/datasets", status_code=303)

@@ -16,34 +16,15 @@ from sqlalchemy.orm import Session
 from app.results import service as results
 from app.results.models import EvaluationResult, LatentAnalysis
 from mind import plots
+from mind.step_record import CURRICULUM, LOSSES, StepRecord
 
 MAX_POINTS = 400
-WEIGHT_KEYS = ("weight", "selected", "score")
-PROBE_PREFIX = "probe_ce:"  # metric name of one perspective's probe CE (results.record_step)
 
 
-def step_rows(metrics: dict[str, dict], weights: dict[str, dict]) -> list[dict[str, Any]]:
-    """Series from the database as the per-step records `mind.plots` draws (metrics.jsonl)."""
-    rows: dict[int, dict[str, Any]] = {}
-    for name, series in metrics.items():
-        for step, value in zip(series["steps"], series["values"], strict=True):
-            row = rows.setdefault(step, {"step": step})
-            if name.startswith(PROBE_PREFIX):
-                row.setdefault("probe_ce", {})[name.removeprefix(PROBE_PREFIX)] = value
-            else:
-                row[name] = value
-    for perspective, series in weights.items():
-        for i, step in enumerate(series["steps"]):
-            values = {k: series[k][i] for k in WEIGHT_KEYS if series[k][i] is not None}
-            row = rows.setdefault(step, {"step": step})
-            row.setdefault("perspectives", {})[perspective] = values
-    return [rows[step] for step in sorted(rows)]
-
-
-def training_rows(session: Session, run_id: str) -> list[dict[str, Any]]:
+def training_rows(session: Session, run_id: str) -> list[StepRecord]:
+    """Every scalar, probe CE and perspective stat of about `MAX_POINTS` steps."""
     every = results.step_stride(session, run_id, MAX_POINTS)
-    metrics = results.metric_series(session, run_id, [], every)
-    return step_rows(metrics, results.weight_series(session, run_id, every))
+    return results.step_records(session, run_id, (), every)
 
 
 def _means(benchmarks: dict[str, dict[str, Any]], field: str) -> dict[str, float | None]:
@@ -86,9 +67,9 @@ def as_json(fig: Figure | None) -> dict[str, Any] | None:
 def run_figures(session: Session, run_id: str) -> dict[str, dict[str, Any] | None]:
     """Every figure of the run page; None where the run has no data for it yet."""
     rows = training_rows(session, run_id)
-    has_loss = any(r.get(name) is not None for r in rows for name in plots.LOSSES)
-    has_weights = any(r.get("perspectives") for r in rows)
-    has_curriculum = any(r.get(name) is not None for r in rows for name in plots.CURRICULUM)
+    has_loss = any(r.get(name) is not None for r in rows for name in LOSSES)
+    has_weights = any(r.perspectives for r in rows)
+    has_curriculum = any(r.get(name) is not None for r in rows for name in CURRICULUM)
     summaries = eval_summaries(results.evaluations(session, run_id))
     trained = next((a for a in results.latent(session, run_id) if a.points), None)
     figures = {
@@ -96,7 +77,7 @@ def run_figures(session: Session, run_id: str) -> dict[str, dict[str, Any] | Non
         "weights": plots.weight_heatmap(rows) if has_weights else None,
         "selected": plots.selected_set_size(rows) if has_weights else None,
         "curriculum": plots.curriculum_curves(rows) if has_curriculum else None,
-        "probe": plots.probe_ce_curves(rows) if any(r.get("probe_ce") for r in rows) else None,
+        "probe": plots.probe_ce_curves(rows) if any(r.probe_ce for r in rows) else None,
         "evaluation": (
             plots.eval_bars(summaries["trained"], summaries.get("base"))
             if "trained" in summaries

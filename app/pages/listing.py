@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.datasets.models import Dataset
+from app.datasets.models import Dataset, RunDataset
 from app.results.models import EvaluationResult
-from app.runs.models import Run, RunDataset, RunEvent
+from app.runs.models import Run, RunEvent
 from app.users.models import User
 
 

@@ -14,12 +14,12 @@ from app.datasets import service as datasets
 from app.deps import SessionDep, SettingsDep
 from app.pages import hyperparams
 from app.pages.auth import FormUser, PageUser
-from app.pages.preflight import preflight
 from app.pages.render import render
+from app.preflight.service import preflight
 from app.runs import config as run_config
 from app.runs import service as runs
-from app.runs.config import BUNDLED_STUDENTS
 from app.runs.exceptions import InvalidConfig
+from app.students import service as models
 from app.users.models import User
 from mind.config import Method, RunConfig
 from mind.perspectives import BUILTIN, builtin_order
@@ -59,7 +59,7 @@ def _choices(session: Session) -> dict[str, Any]:
         "rationales": rationales,
         "perspectives": perspectives,
         "methods": METHODS,
-        "students": BUNDLED_STUDENTS,
+        "students": models.available_names(session),
         "params": hyperparams.params(),
         "titles": hyperparams.TITLES,
     }

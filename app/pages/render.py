@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.progress.timing import elapsed_s
 from app.users.models import User
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -36,6 +37,17 @@ def _duration_s(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.0f} s"
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _elapsed(run: Any) -> str:
+    """Time the run has spent running (queueing excluded), e.g. `3m 05s`."""
+    seconds = int(elapsed_s(run))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h {rest // 60:02d}m" if hours else f"{rest // 60}m {rest % 60:02d}s"
+
+
+def _stage(stage: str | None) -> str:
+    return (stage or "").replace("_", " ")
 
 
 def _percent(value: float | None, signed: bool = False) -> str:
@@ -64,9 +76,15 @@ def _page_url(request: Request) -> str:
 
 
 templates = Jinja2Templates(directory=TEMPLATES)
-templates.env.filters.update(when=_when, percent=_percent, size=_size, model_name=_model_name)
+templates.env.filters.update(
+    when=_when, percent=_percent, size=_size, model_name=_model_name, stage=_stage
+)
 templates.env.globals.update(
-    duration=_duration, duration_s=_duration_s, page_url=_page_url, plotly_url=PLOTLY_URL
+    duration=_duration,
+    duration_s=_duration_s,
+    elapsed=_elapsed,
+    page_url=_page_url,
+    plotly_url=PLOTLY_URL,
 )
 
 

@@ -17,13 +17,16 @@ from app.errors import NotFound
 from app.pages import figures, listing
 from app.pages.auth import FormUser, PageUser
 from app.pages.render import render, templates
+from app.progress.queue import queue_place
 from app.results import service as results
 from app.results.router import download as download_artifact
 from app.runs import service as runs
 from app.runs import stream
-from app.runs.models import ACTIVE, Run
+from app.runs.models import Run
+from app.runs.status import ACTIVE
 from app.settings import Settings
 from app.users.models import User
+from mind.answers import EXTRACTOR_VERSION
 
 router = APIRouter(prefix="/runs/{run_id}", include_in_schema=False)
 LOG_TAIL = 300
@@ -33,10 +36,11 @@ PANELS = ("actions", "facts", "evaluation", "latent", "files")
 
 def _results(session: Session, settings: Settings, run: Run, user: User) -> dict[str, Any]:
     """What the results panel shows; re-rendered for live updates."""
-    summaries = figures.eval_summaries(results.evaluations(session, run.id))
+    current = results.evaluations(session, run.id)
+    summaries = figures.eval_summaries(current)
     trained, base = summaries.get("trained"), summaries.get("base")
     bench = sorted((trained or {}).get("benchmarks", {}).items(), key=lambda i: i[1]["kind"])
-    manage = user.is_admin or user.id == run.owner_id
+    actions = runs.allowed_actions(settings, user, run)
     return {
         "run": run,
         "owner": listing.emails(session, {run.owner_id}).get(run.owner_id, ""),
@@ -46,12 +50,14 @@ def _results(session: Session, settings: Settings, run: Run, user: User) -> dict
         "bench_rows": [(n, b, (base or {}).get("benchmarks", {}).get(n)) for n, b in bench],
         "latent": results.latent(session, run.id),
         "checkpoints": results.checkpoints(session, run.id),
+        "queue_place": queue_place(session, run),
         "artifacts": results.artifacts(session, run.id),
-        "can_cancel": manage and run.status in ("queued", "running"),
-        "can_resume": manage
-        and run.status in ("failed", "cancelled")
-        and runs.has_checkpoint(settings, run),
-        "can_delete": manage and run.status not in ("running", "cancelling"),
+        "can_cancel": "cancel" in actions,
+        "can_resume": "resume" in actions,
+        "can_delete": "delete" in actions,
+        "extractor_versions": sorted({e.extractor_version for e in current}),
+        "extractor_version": EXTRACTOR_VERSION,
+        "can_rescore": results.can_rescore(user, run, current),
     }
 
 
@@ -165,6 +171,14 @@ def resume(
     run_id: str, user: FormUser, session: SessionDep, settings: SettingsDep
 ) -> RedirectResponse:
     runs.resume(session, settings, user, run_id)
+    return RedirectResponse(f"/runs/{run_id}", status_code=303)
+
+
+@router.post("/rescore")
+def rescore(
+    run_id: str, user: FormUser, session: SessionDep, settings: SettingsDep
+) -> RedirectResponse:
+    results.rescore(session, settings.storage, runs.get(session, run_id), user)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 

@@ -16,12 +16,14 @@ from app.pages import listing
 from app.pages.auth import PageUser
 from app.pages.render import render
 from app.runs import service as runs
-from app.runs.models import STATUSES, Run
+from app.runs.models import Run
 from app.runs.schemas import RunFilters
+from app.runs.status import STATUSES
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 MAX_COMPARED = 8
+DATASET_CHOICES = 200
 
 
 @router.get("/")
@@ -56,6 +58,7 @@ def runs_page(
             "method": listing.distinct_values(session, Run.method),
             "student": listing.distinct_values(session, Run.student),
             "owner": listing.all_users(session),
+            "dataset": datasets.list_datasets(session, None, DATASET_CHOICES, 0)[0],
         },
     )
 

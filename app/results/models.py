@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
-from app.runs.models import BigId
+from app.db import Base, BigId, utcnow
 
 
 def _run_fk() -> Mapped[str]:
@@ -17,7 +16,7 @@ def _run_fk() -> Mapped[str]:
 
 
 class MetricPoint(Base):
-    """One scalar of one optimiser step (loss, sft_loss, lr, tokens_per_s, ...)."""
+    """One scalar of one optimizer step (loss, sft_loss, lr, tokens_per_s, ...)."""
 
     __tablename__ = "metric_points"
     __table_args__ = (Index("ix_metric_points_run_name_step", "run_id", "name", "step"),)
@@ -46,10 +45,11 @@ class PerspectiveWeight(Base):
 
 
 class EvaluationResult(Base):
-    """One benchmark for the trained (`model="trained"`) or the base student."""
+    """One benchmark for the trained (`model="trained"`) or the base student, as scored by
+    one version of the answer extractor; a rescore adds rows, the newest is current."""
 
     __tablename__ = "evaluation_results"
-    __table_args__ = (UniqueConstraint("run_id", "model", "benchmark"),)
+    __table_args__ = (UniqueConstraint("run_id", "model", "benchmark", "extractor_version"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = _run_fk()
@@ -61,6 +61,8 @@ class EvaluationResult(Base):
     accuracy: Mapped[float]
     gain: Mapped[float | None] = mapped_column(doc="Trained minus base accuracy.")
     predictions_path: Mapped[str | None] = mapped_column(String(500), doc="Per-example JSONL.")
+    extractor_version: Mapped[str] = mapped_column(String(16), server_default="1")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
 class LatentAnalysis(Base):

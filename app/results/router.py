@@ -50,6 +50,20 @@ def evaluations(run_id: str, _: CurrentUser, session: SessionDep) -> list[Evalua
     return [EvaluationOut.model_validate(e) for e in service.evaluations(session, run_id)]
 
 
+@router.post("/evaluations/rescore", status_code=201)
+def rescore(
+    run_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> list[EvaluationOut]:
+    """Score the stored outputs again with the current answer extractor.
+
+    Only evaluations scored by an older extractor version are rescored; each gets a new
+    evaluation (the old one is kept). 409 when every evaluation is already current.
+    """
+    run = runs.get(session, run_id)
+    rows = service.rescore(session, settings.storage, run, user)
+    return [EvaluationOut.model_validate(e) for e in rows]
+
+
 @router.get("/evaluations/{benchmark}/predictions")
 def predictions(
     run_id: str,
@@ -92,8 +106,13 @@ def artifacts(run_id: str, _: CurrentUser, session: SessionDep) -> list[Artifact
 def download(
     run_id: str, name: str, _: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
-    """The file itself; a folder (the adapter) comes as a zip archive built for this request."""
+    """The file itself; a folder comes as a zip archive built for this request. The adapter
+    is its portable export (base named by bundled name or hub id, model card)."""
     row = service.artifact(session, run_id, name)
+    if name == "adapter":
+        from app.playground.exports import send_latest_adapter
+
+        return send_latest_adapter(session, settings, runs.get(session, run_id))
     path = settings.storage / row.path
     if not path.exists():
         raise NotFound(f"the file of artifact {name!r} is gone", "name")

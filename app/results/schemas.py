@@ -29,6 +29,8 @@ class EvaluationOut(BaseModel):
     n: int
     accuracy: float
     gain: float | None
+    extractor_version: str
+    created_at: datetime
 
 
 class LatentOut(BaseModel):

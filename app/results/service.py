@@ -7,14 +7,17 @@ directory, so web and workers may mount it at different places.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.errors import NotFound
+from app.datasets import service as datasets
+from app.errors import Conflict, Forbidden, NotFound
 from app.results.models import (
     Artifact,
     Checkpoint,
@@ -23,33 +26,41 @@ from app.results.models import (
     MetricPoint,
     PerspectiveWeight,
 )
+from app.runs.models import Run
+from app.users.models import User
+from mind.step_record import PROBE_PREFIX, PerspectiveStats, StepRecord
 
 WEIGHT_FIELDS = ("score", "weight", "selected", "present")
 LATENT_FIELDS = ("n_points", "n_clusters", "purity", "nmi")
+CURVE = "curve_accuracy"  # a metric series whose steps are checkpoints
 
 
-def record_step(session: Session, run_id: str, record: dict[str, Any]) -> None:
-    """One optimiser step; a resumed run may log a step again, so earlier copies go first."""
-    step = int(record["step"])
+def record_step(session: Session, run_id: str, record: StepRecord) -> None:
+    """One optimizer step; a resumed run may log a step again, so earlier copies go first.
+
+    Every scalar (and the epoch) becomes a named point, each perspective's stats one row.
+    """
+    step = record.step
     for table in (MetricPoint, PerspectiveWeight):
         session.execute(delete(table).where(table.run_id == run_id, table.step >= step))
+    points = record.scalars | {"epoch": record.epoch}
     session.add_all(
         MetricPoint(run_id=run_id, step=step, name=name, value=float(value))
-        for name, value in record.items()
-        if name != "step" and isinstance(value, int | float) and not isinstance(value, bool)
+        for name, value in points.items()
+        if value is not None
     )
     session.add_all(
-        MetricPoint(run_id=run_id, step=step, name=f"probe_ce:{pid}"[:64], value=float(value))
-        for pid, value in (record.get("probe_ce") or {}).items()
+        MetricPoint(run_id=run_id, step=step, name=f"{PROBE_PREFIX}{pid}"[:64], value=value)
+        for pid, value in record.probe_ce.items()
     )
     session.add_all(
-        PerspectiveWeight(run_id=run_id, step=step, perspective=pid, **_weights(values))
-        for pid, values in (record.get("perspectives") or {}).items()
+        PerspectiveWeight(run_id=run_id, step=step, perspective=pid, **_weights(stats))
+        for pid, stats in record.perspectives.items()
     )
 
 
-def _weights(values: dict[str, Any]) -> dict[str, float | None]:
-    return {k: None if values.get(k) is None else float(values[k]) for k in WEIGHT_FIELDS}
+def _weights(stats: PerspectiveStats) -> dict[str, float | None]:
+    return {k: None if (v := getattr(stats, k)) is None else float(v) for k in WEIGHT_FIELDS}
 
 
 def record_evaluation(
@@ -73,8 +84,20 @@ def record_evaluation(
                     accuracy=bench["accuracy"],
                     gain=gains.get(name, {}).get("gain") if model == "trained" else None,
                     predictions_path=f"{folder}/predictions/{name}.jsonl",
+                    extractor_version=bench.get("extractor_version", "1"),
                 )
             )
+
+
+def record_curve(session: Session, run_id: str, data: dict[str, Any]) -> None:
+    """A learning curve: accuracy per checkpoint step, as the `CURVE` metric series."""
+    session.execute(
+        delete(MetricPoint).where(MetricPoint.run_id == run_id, MetricPoint.name == CURVE)
+    )
+    session.add_all(
+        MetricPoint(run_id=run_id, step=p["step"], name=CURVE, value=p["accuracy"])
+        for p in data["points"]
+    )
 
 
 def record_latent(session: Session, run_id: str, data: dict[str, Any]) -> None:
@@ -182,24 +205,145 @@ def weight_series(session: Session, run_id: str, every: int = 1) -> dict[str, di
     return dict(series)
 
 
+def step_records(
+    session: Session, run_id: str, names: Sequence[str], every: int = 1
+) -> list[StepRecord]:
+    """The run's steps as records: the scalars named (all, probe CE included, if none) and
+    every perspective's stats, thinned to every `every`-th step and the last (`step_stride`)."""
+    scalars: dict[int, dict[str, float | None]] = defaultdict(dict)
+    probes: dict[int, dict[str, float]] = defaultdict(dict)
+    for name, series in metric_series(session, run_id, list(names), every).items():
+        for step, value in zip(series["steps"], series["values"], strict=True):
+            if name.startswith(PROBE_PREFIX):
+                probes[step][name.removeprefix(PROBE_PREFIX)] = value
+            else:
+                scalars[step][name] = value
+    stats: dict[int, dict[str, PerspectiveStats]] = defaultdict(dict)
+    for pid, series in weight_series(session, run_id, every).items():
+        for i, step in enumerate(series["steps"]):
+            stats[step][pid] = PerspectiveStats(**{k: series[k][i] for k in WEIGHT_FIELDS})
+    return [
+        StepRecord(
+            step,
+            scalars=scalars.get(step, {}),
+            perspectives=stats.get(step, {}),
+            probe_ce=probes.get(step, {}),
+        )
+        for step in sorted(scalars.keys() | stats.keys() | probes.keys())
+    ]
+
+
 def evaluations(session: Session, run_id: str) -> list[EvaluationResult]:
+    """The current evaluation of each (model, benchmark): the newest scoring of it."""
     query = select(EvaluationResult).where(EvaluationResult.run_id == run_id)
-    return list(
-        session.scalars(query.order_by(EvaluationResult.model.desc(), EvaluationResult.benchmark))
-    )
+    current: dict[tuple[str, str], EvaluationResult] = {}
+    for row in session.scalars(query.order_by(EvaluationResult.id)):
+        current[(row.model, row.benchmark)] = row
+    return sorted(current.values(), key=lambda r: (r.model != "trained", r.benchmark))
 
 
 def evaluation(session: Session, run_id: str, benchmark: str, model: str) -> EvaluationResult:
     row = session.scalar(
-        select(EvaluationResult).where(
+        select(EvaluationResult)
+        .where(
             EvaluationResult.run_id == run_id,
             EvaluationResult.benchmark == benchmark,
             EvaluationResult.model == model,
         )
+        .order_by(EvaluationResult.id.desc())
+        .limit(1)
     )
     if row is None:
         raise NotFound(f"no {model} evaluation on {benchmark!r} for this run", "benchmark")
     return row
+
+
+def can_rescore(user: User, run: Run, current: list[EvaluationResult]) -> bool:
+    """Whether this user may rescore the run and some evaluation is stale."""
+    return (user.is_admin or user.id == run.owner_id) and bool(stale_evaluations(current))
+
+
+def stale_evaluations(rows: list[EvaluationResult]) -> list[EvaluationResult]:
+    """The current evaluations scored by an older answer extractor than this one."""
+    from mind.answers import EXTRACTOR_VERSION
+
+    return [r for r in rows if r.extractor_version != EXTRACTOR_VERSION]
+
+
+def rescore(session: Session, storage: Path, run: Run, user: User) -> list[EvaluationResult]:
+    """Score the stored outputs of every stale evaluation again with the current extractor.
+
+    Each gets a new evaluation row and its own predictions file; the old rows stay as
+    they were. Gains are recomputed from the new trained and base accuracies. Raises
+    Conflict when nothing is stale (or there is nothing to score), Forbidden for a user
+    who neither owns the run nor is an admin.
+    """
+    from mind.answers import EXTRACTOR_VERSION
+
+    if run.owner_id != user.id and not user.is_admin:
+        raise Forbidden("only the run's owner or an admin can rescore it")
+    current = evaluations(session, run.id)
+    stale = stale_evaluations(current)
+    if not stale:
+        raise Conflict(
+            f"every evaluation of this run is already scored by extractor version "
+            f"{EXTRACTOR_VERSION}"
+            if current
+            else "this run has no evaluation to rescore"
+        )
+    benchmarks = {b["name"]: b["dataset"] for b in run.config.get("eval", {}).get("benchmarks", [])}
+    fresh = {(r.model, r.benchmark): r for r in current}
+    for row in stale:
+        fresh[(row.model, row.benchmark)] = _rescored(session, storage, row, benchmarks)
+    for (model, name), row in fresh.items():
+        base = fresh.get(("base", name))
+        if model == "trained" and row.extractor_version == EXTRACTOR_VERSION and base is not None:
+            row.gain = row.accuracy - base.accuracy
+    session.flush()
+    return [fresh[(r.model, r.benchmark)] for r in stale]
+
+
+def _rescored(
+    session: Session, storage: Path, row: EvaluationResult, benchmarks: dict[str, str]
+) -> EvaluationResult:
+    """A new evaluation row from the outputs `row` stored, scored by the current extractor."""
+    from mind.answers import EXTRACTOR_VERSION, detect_answer_type
+    from mind.data import read_questions
+    from mind.scoring import score
+
+    dataset_id = benchmarks.get(row.benchmark)
+    if dataset_id is None or row.predictions_path is None:
+        raise Conflict(f"benchmark {row.benchmark!r} of this run cannot be found to rescore")
+    dataset = datasets.get(session, dataset_id)
+    questions = {q.id: q for q in read_questions(storage / dataset.path)}
+    source = storage / row.predictions_path
+    if not source.exists():
+        raise NotFound(f"the predictions file of {row.benchmark!r} is gone", "benchmark")
+    with source.open(encoding="utf-8") as handle:
+        stored = [json.loads(line) for line in handle if line.strip()]
+    asked = [questions[r["id"]] for r in stored if r["id"] in questions]
+    if len(asked) != len(stored):
+        raise Conflict(f"benchmark {row.benchmark!r} no longer holds every evaluated question")
+    kind = detect_answer_type(asked)
+    n, accuracy, scored = score(asked, [r["output"] for r in stored], kind)
+    path = Path(row.predictions_path)
+    target = path.with_name(f"{path.stem}.extractor-{EXTRACTOR_VERSION}.jsonl")
+    with (storage / target).open("w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in scored)
+    new = EvaluationResult(
+        run_id=row.run_id,
+        model=row.model,
+        benchmark=row.benchmark,
+        kind=row.kind,
+        answer_type=kind,
+        n=n,
+        accuracy=accuracy,
+        gain=None,
+        predictions_path=str(target),
+        extractor_version=EXTRACTOR_VERSION,
+    )
+    session.add(new)
+    return new
 
 
 def latent(session: Session, run_id: str) -> list[LatentAnalysis]:

@@ -8,7 +8,6 @@ uploaded. The frozen snapshot keeps the ids; `execution_config` turns them into 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,13 +17,16 @@ from app.datasets.exceptions import DatasetNotFound
 from app.datasets.models import Dataset
 from app.runs.exceptions import InvalidConfig
 from app.settings import Settings
+from app.students import service as models
+from app.teachers.credentials import teacher_problem
 from mind import perspectives
-from mind.bundled import BUNDLED_STUDENTS
 from mind.config import ConfigError, RunConfig, parse_config
 
 
 @dataclass
-class Checked:
+class CheckedConfig:
+    """A parsed run config whose dataset ids were found, with their rows by role."""
+
     config: RunConfig
     datasets: dict[str, Dataset] = field(default_factory=dict)  # role -> dataset
 
@@ -39,30 +41,13 @@ def _dataset(session: Session, dataset_id: str, kind: str, key: str) -> Dataset:
     return dataset
 
 
-def _check_student(student: str) -> None:
-    """Bundled, a local model folder, or already in the Hugging Face cache (no hub access)."""
-    if student in BUNDLED_STUDENTS or (Path(student) / "config.json").is_file():
-        return
-    from huggingface_hub import try_to_load_from_cache
-    from huggingface_hub.errors import HFValidationError
-
-    try:
-        if isinstance(try_to_load_from_cache(student, "config.json"), str):
-            return
-    except HFValidationError:
-        pass
-    raise InvalidConfig(
-        "student", f"{student!r} is not bundled, not a local model folder, nor in the HF cache"
-    )
-
-
-def check(session: Session, raw: Any) -> Checked:
+def check(session: Session, raw: Any) -> CheckedConfig:
     """Everything that can be checked before queueing; InvalidConfig names the key."""
     try:
         config = parse_config(raw)
     except ConfigError as exc:
         raise InvalidConfig(exc.key, exc.message) from None
-    checked = Checked(config)
+    checked = CheckedConfig(config)
     data = config.data
     if data.questions:
         checked.datasets["questions"] = _dataset(
@@ -82,11 +67,16 @@ def check(session: Session, raw: Any) -> Checked:
             session, str(bench.dataset), "questions", key
         )
     _check_perspectives(checked)
-    _check_student(config.student)
+    problem = models.student_problem(session, config.student)
+    if problem:
+        raise InvalidConfig("student", problem)
+    teacher = config.teacher and teacher_problem(session, config.teacher)
+    if teacher:
+        raise InvalidConfig(f"teacher.{teacher[0]}", teacher[1])
     return checked
 
 
-def _check_perspectives(checked: Checked) -> None:
+def _check_perspectives(checked: CheckedConfig) -> None:
     rationales = checked.datasets.get("rationales")
     seen = set(rationales.report.get("perspectives", {})) if rationales else set()
     custom = [

@@ -18,6 +18,13 @@ class WrongStatus(Conflict):
         super().__init__(f"cannot {action} a run that is {status}", "status")
 
 
+class IllegalTransition(Conflict):
+    """A status change `app.runs.status.TRANSITIONS` does not allow (a race or a bug)."""
+
+    def __init__(self, status: str, to: str):
+        super().__init__(f"a run that is {status} cannot become {to}", "status")
+
+
 class InvalidConfig(Invalid):
     """A config the run cannot start with; `field` is the dotted key under `config`."""
 

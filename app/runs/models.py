@@ -5,17 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, new_id, utcnow
-
-# SQLite only auto-increments a column declared INTEGER.
-BigId = BigInteger().with_variant(Integer, "sqlite")
-
-ACTIVE = ("queued", "running", "cancelling")
-TERMINAL = ("succeeded", "failed", "cancelled")
-STATUSES = ("validating", *ACTIVE, *TERMINAL)
+from app.db import Base, BigId, new_id, utcnow
+from app.runs.status import RunStatus
 
 
 class Run(Base):
@@ -28,8 +22,8 @@ class Run(Base):
     parent_id: Mapped[str | None] = mapped_column(
         ForeignKey("runs.id", ondelete="SET NULL"), default=None
     )
-    status: Mapped[str] = mapped_column(String(16), index=True, default="validating")
-    stage: Mapped[str | None] = mapped_column(String(16), default=None)
+    status: Mapped[str] = mapped_column(String(16), index=True, default=RunStatus.VALIDATING)
+    stage: Mapped[str | None] = mapped_column(String(32), default=None)
     progress: Mapped[float] = mapped_column(default=0.0)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     method: Mapped[str] = mapped_column(String(16), index=True)
@@ -47,22 +41,16 @@ class Run(Base):
     cancel_requested_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Progress bookkeeping, stamped by app.progress.timing on every status change.
+    queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempt_started_at: Mapped[datetime | None] = mapped_column(default=None)
+    active_s: Mapped[float] = mapped_column(default=0.0, doc="Seconds spent running.")
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
     @property
     def directory(self) -> str:
         """The run's folder, relative to the storage directory."""
         return f"runs/{self.id}"
-
-
-class RunDataset(Base):
-    """Which datasets a run reads, by role; lets runs be filtered by dataset."""
-
-    __tablename__ = "run_datasets"
-
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(220), primary_key=True)
-    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
 
 
 class RunEvent(Base):

@@ -6,6 +6,10 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.sse import EventSourceResponse
 
 from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.preflight.service import Preflight, preflight
+from app.progress.queue import queue_place
+from app.progress.timing import elapsed_s
+from app.runs import config as run_config
 from app.runs import service, stream
 from app.runs.schemas import (
     EventOut,
@@ -15,6 +19,7 @@ from app.runs.schemas import (
     RunFilters,
     RunOut,
     RunPage,
+    RunPreflight,
 )
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -23,6 +28,15 @@ router = APIRouter(prefix="/runs", tags=["runs"])
 @router.post("", status_code=201)
 def create_run(body: RunCreate, user: CurrentUser, session: SessionDep) -> RunDetail:
     return RunDetail.model_validate(service.create(session, user, body.name, body.config))
+
+
+@router.post("/preflight")
+def preflight_run(
+    body: RunPreflight, _: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> Preflight:
+    """The pre-flight of a config, nothing queued: what curation keeps, rationales the teacher
+    will write, and training and evaluation time with where each figure comes from."""
+    return preflight(session, settings, run_config.check(session, body.config))
 
 
 @router.get("")
@@ -39,7 +53,9 @@ def list_runs(
 
 @router.get("/{run_id}")
 def get_run(run_id: str, _: CurrentUser, session: SessionDep) -> RunDetail:
-    return RunDetail.model_validate(service.get(session, run_id))
+    run = service.get(session, run_id)
+    place = {"elapsed_s": elapsed_s(run), "queue_position": queue_place(session, run)}
+    return RunDetail.model_validate(run).model_copy(update=place)
 
 
 @router.post("/{run_id}/cancel")

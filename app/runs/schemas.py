@@ -22,6 +22,10 @@ class RunCreate(BaseModel):
     )
 
 
+class RunPreflight(BaseModel):
+    config: dict[str, Any] = Field(description="A run config, as for `POST /runs`.")
+
+
 class RunClone(BaseModel):
     name: str | None = Field(None, max_length=200)
     overrides: dict[str, Any] = Field(default_factory=dict, description="Deep-merged.")
@@ -48,6 +52,8 @@ class RunOut(BaseModel):
 
 
 class RunDetail(RunOut):
+    elapsed_s: float = Field(0.0, description="Seconds spent running, queueing excluded.")
+    queue_position: int | None = Field(None, description="While queued: 1 = next to start.")
     config: dict[str, Any]
     data_hashes: dict[str, str]
     summary: dict[str, Any] | None

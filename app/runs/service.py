@@ -14,12 +14,14 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from app.datasets.models import RunDataset
 from app.db import utcnow
 from app.queue import EXECUTE_RUN, enqueue
 from app.runs import config as run_config
-from app.runs.exceptions import NothingToResume, NotOwner, RunNotFound, WrongStatus
-from app.runs.models import Run, RunDataset, RunEvent
+from app.runs.exceptions import NothingToResume, NotOwner, RunNotFound
+from app.runs.models import Run, RunEvent
 from app.runs.schemas import RunFilters
+from app.runs.status import ACTIONS, RunStatus, allows, move, require
 from app.settings import Settings
 from app.users.models import User
 
@@ -30,7 +32,8 @@ def add_event(session: Session, run: Run, kind: str, message: str, **data: Any) 
 
 def queue_run(session: Session, run: Run) -> None:
     """Mark the run queued and send its task (for `run.attempt`) after commit."""
-    run.status, run.stage, run.error, run.finished_at = "queued", None, None, None
+    move(run, RunStatus.QUEUED)
+    run.stage, run.error, run.finished_at = None, None, None
     add_event(session, run, "status", f"queued (attempt {run.attempt})", attempt=run.attempt)
     enqueue(session, EXECUTE_RUN, run.id, run.attempt)
 
@@ -106,14 +109,17 @@ def cancel(session: Session, user: User, run_id: str) -> Run:
     """A queued run is cancelled at once; a running one is asked to stop (cancelling)."""
     run = get(session, run_id, for_update=True)
     _check_owner(user, run, "cancel")
-    if run.status == "queued":
-        run.status, run.finished_at = "cancelled", utcnow()
+    if run.status == RunStatus.CANCELLING:
+        return run
+    require("cancel", run.status)
+    if run.status == RunStatus.QUEUED:
+        move(run, RunStatus.CANCELLED)
+        run.finished_at = utcnow()
         add_event(session, run, "status", "cancelled before it started")
-    elif run.status == "running":
-        run.status, run.cancel_requested_at = "cancelling", utcnow()
+    else:
+        move(run, RunStatus.CANCELLING)
+        run.cancel_requested_at = utcnow()
         add_event(session, run, "status", f"cancel requested by {user.email}")
-    elif run.status != "cancelling":
-        raise WrongStatus("cancel", run.status)
     return run
 
 
@@ -141,12 +147,22 @@ def has_checkpoint(settings: Settings, run: Run) -> bool:
     return any(root.glob("step-*/manifest.json"))
 
 
+def allowed_actions(settings: Settings, user: User, run: Run) -> frozenset[str]:
+    """What `user` may do to `run` now, by the rules `cancel`, `resume` and `delete` enforce."""
+    if run.owner_id != user.id and not user.is_admin:
+        return frozenset()
+    return frozenset(
+        action
+        for action in ACTIONS
+        if allows(action, run.status) and (action != "resume" or has_checkpoint(settings, run))
+    )
+
+
 def resume(session: Session, settings: Settings, user: User, run_id: str) -> Run:
     """Queue a failed or cancelled run again, to continue from its last checkpoint."""
     run = get(session, run_id, for_update=True)
     _check_owner(user, run, "resume")
-    if run.status not in ("failed", "cancelled"):
-        raise WrongStatus("resume", run.status)
+    require("resume", run.status)
     if not has_checkpoint(settings, run):
         raise NothingToResume(run_id)
     run.attempt, run.resume, run.cancel_requested_at = run.attempt + 1, True, None
@@ -157,8 +173,7 @@ def resume(session: Session, settings: Settings, user: User, run_id: str) -> Run
 def delete(session: Session, settings: Settings, user: User, run_id: str) -> None:
     run = get(session, run_id, for_update=True)
     _check_owner(user, run, "delete")
-    if run.status in ("running", "cancelling"):
-        raise WrongStatus("delete", run.status)
+    require("delete", run.status)
     session.delete(run)
     session.flush()
     shutil.rmtree(settings.storage / run.directory, ignore_errors=True)

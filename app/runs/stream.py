@@ -15,8 +15,8 @@ from fastapi.sse import format_sse_event
 from sqlalchemy.orm import sessionmaker
 
 from app.runs import service
-from app.runs.models import TERMINAL
 from app.runs.schemas import EventOut
+from app.runs.status import TERMINAL
 
 POLL_S = 1.0
 

@@ -37,7 +37,7 @@
     const badge = root.querySelector("[data-status]");
     badge.textContent = state.status;
     badge.className = "badge s-" + state.status;
-    root.querySelector("[data-stage]").textContent = state.stage || state.status;
+    root.querySelector("[data-stage]").textContent = (state.stage || state.status).replace("_", " ");
     const pct = Math.round((state.progress || 0) * 100);
     root.querySelector("[data-percent]").textContent = pct + "%";
     root.querySelector("[data-progress]").style.width = pct + "%";

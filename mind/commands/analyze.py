@@ -7,12 +7,10 @@ rationales, probe size and seed, and the latent maps of those students can be co
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from mind.config import DEFAULT_INSTRUCTION, AnalysisConfig, DataConfig, TrainConfig
-from mind.curation import curate
-from mind.data import DataError, questions_from_rationales, read_questions, read_rationales
+from mind.config import DEFAULT_INSTRUCTION, AnalysisConfig, ConfigError, DataConfig, TrainConfig
+from mind.errors import InputError
 from mind.perspectives import builtin_order, resolve
 
 
@@ -47,46 +45,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _fail(message: str) -> int:
-    print(f"mind analyze: error: {message}", file=sys.stderr)
-    return 2
-
-
 def run(args: argparse.Namespace) -> int:
-    from mind.latent import analyze  # torch and transformers load only when analysing
+    from mind.latent import analyze  # torch and transformers load only when analyzing
     from mind.student import load_for_inference, load_tokenizer
+    from mind.training_data import probe_set, read_records
 
-    try:
-        rationales = read_rationales(args.rationales)
-        questions = (
-            read_questions(args.questions)
-            if args.questions
-            else questions_from_rationales(rationales)
-        )
-    except DataError as exc:
-        return _fail(str(exc))
-    in_data = {r.perspective for r in rationales}
+    records = read_records(args.rationales, args.questions)
+    in_data = {r.perspective for r in records.rationales}
     perspectives = args.perspectives or sorted(in_data, key=builtin_order)
     try:
         resolve(perspectives, seen_in_data=in_data)
     except ValueError as exc:
-        return _fail(str(exc))
-    data_cfg = DataConfig(
-        downsample_easy=False, min_perspectives=1, max_questions=args.probe_questions
-    )
-    examples, _ = curate(questions, rationales, perspectives, data_cfg, args.seed)
+        raise ConfigError("--perspectives", str(exc)) from None
+    examples = probe_set(records, perspectives, DataConfig(), args.probe_questions, args.seed)
     if not examples:
-        return _fail(
+        raise InputError(
             f"no question in {args.rationales} has an accepted rationale for {perspectives}"
         )
 
     model = load_for_inference(args.model, args.adapter, TrainConfig(device=args.device))
     tokenizer = load_tokenizer(args.model)
     cfg = AnalysisConfig(probe_questions=args.probe_questions)
-    try:
-        result = analyze(model, tokenizer, examples, cfg, args.instruction, args.output, args.seed)
-    except ValueError as exc:
-        return _fail(str(exc))
+    result = analyze(model, tokenizer, examples, cfg, args.instruction, args.output, args.seed)
     print(
         f"{result.n_points} points, {result.n_clusters} active clusters, "
         f"purity {result.purity:.3f}, NMI {result.nmi:.3f} -> {args.output}/latent.json, "

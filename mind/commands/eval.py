@@ -9,11 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from pathlib import Path
 
 from mind.config import DEFAULT_INSTRUCTION, ConfigError, EvalConfig, TrainConfig, load_config
-from mind.data import DataError
 
 SPLIT_STEMS = {"train", "test", "dev", "val", "validation", "eval"}
 
@@ -46,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=_positive, help="questions generated together")
     p.add_argument("--instruction", help="instruction appended to each question (--model)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (--model)")
-    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     p.set_defaults(func=run)
 
 
@@ -89,18 +87,15 @@ def _settings(args: argparse.Namespace) -> tuple[str, TrainConfig, EvalConfig, s
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        student, train, eval_cfg, instruction = _settings(args)
-        from mind.evaluate import evaluate, load_benchmark
-        from mind.student import load_for_inference, load_tokenizer
+    student, train, eval_cfg, instruction = _settings(args)
+    from mind.evaluate import evaluate, load_benchmark
+    from mind.generation import load_model
+    from mind.student import load_tokenizer
 
-        for bench in eval_cfg.benchmarks:
-            load_benchmark(bench)  # fail on bad data before the model loads
-        model = load_for_inference(student, args.adapter, train)
-        tokenizer = load_tokenizer(student)
-        result = evaluate(model, tokenizer, eval_cfg, instruction, args.output)
-    except (ConfigError, DataError, ValueError) as exc:
-        print(f"mind eval: error: {exc}", file=sys.stderr)
-        return 2
+    for bench in eval_cfg.benchmarks:
+        load_benchmark(bench)  # fail on bad data before the model loads
+    model = load_model(student, args.adapter, train, eval_cfg)
+    tokenizer = load_tokenizer(student)
+    result = evaluate(model, tokenizer, eval_cfg, instruction, args.output)
     print(json.dumps(result))
     return 0

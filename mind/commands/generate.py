@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from mind.config import ConfigError, load_config
-from mind.data import DataError
-from mind.reporting import FileReporter
+from mind.errors import MindError
+from mind.reporter import FileReporter
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,8 +30,7 @@ def _fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mind.teacher.generate import REPORT_FILE, GenerationStopped, generate_rationales
-    from mind.teacher.openai_backend import TeacherError
+    from mind.teacher.generate import REPORT_FILE, generate_rationales
 
     try:
         config = load_config(args.config)
@@ -43,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             path = generate_rationales(config, args.output, reporter, args.cache_dir)
         finally:
             reporter.close()
-    except (ConfigError, DataError, TeacherError, GenerationStopped) as exc:
+    except MindError as exc:  # exit status 1: the teacher or its data failed
         return _fail(str(exc))
     print(f"wrote {path} and {args.output / REPORT_FILE}")
     return 0

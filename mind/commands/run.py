@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mind.config import ConfigError, load_config
-from mind.data import DataError
+from mind.config import load_config
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("run", help="generate, train, evaluate and analyse in one go (resumable)")
+    p = sub.add_parser("run", help="generate, train, evaluate and analyze in one go (resumable)")
     p.add_argument("--config", type=Path, required=True, help="run config (YAML or JSON)")
     p.add_argument("--output", type=Path, required=True, help="run directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -22,17 +21,14 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mind.pipeline import run_pipeline
-    from mind.reporting import FileReporter
+    from mind.reporter import FileReporter
     from mind.teacher.generate import GenerationStopped
 
+    config = load_config(args.config)
+    args.output.mkdir(parents=True, exist_ok=True)
+    reporter = FileReporter(args.output, show_progress=not args.no_progress)
     try:
-        config = load_config(args.config)
-        args.output.mkdir(parents=True, exist_ok=True)
-        reporter = FileReporter(args.output, show_progress=not args.no_progress)
         summary = run_pipeline(config, args.output, reporter)
-    except (ConfigError, DataError) as exc:
-        print(f"mind run: {exc}", file=sys.stderr)
-        return 2
     except GenerationStopped:
         print("mind run: stopped during generation; run again to resume", file=sys.stderr)
         return 0

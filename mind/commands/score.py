@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from mind.data import DataError, Question, iter_jsonl, read_questions
+from mind.data import Question, read_questions
+from mind.readers import DataError, iter_records
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +22,7 @@ def read_predictions(
 ) -> list[tuple[Question, str]]:
     """(question, output) pairs; an id absent from the benchmark or repeated is an error."""
     pairs, seen = [], set()
-    for line, obj in iter_jsonl(path):
+    for line, obj in iter_records(path):
         qid, output = obj.get("id"), obj.get("output")
         if not isinstance(qid, str) or qid not in questions:
             raise DataError(path, line, "id", f"unknown id {qid!r} (not in {benchmark})")
@@ -36,20 +37,16 @@ def read_predictions(
 
 def run(args: argparse.Namespace) -> int:
     from mind.answers import detect_answer_type
-    from mind.evaluate import score
+    from mind.scoring import score
 
-    try:
-        questions = read_questions(args.benchmark)
-        by_id = {q.id: q for q in questions}
-        pairs = read_predictions(args.predictions, by_id, args.benchmark)
-        if not pairs:
-            raise DataError(args.predictions, 0, None, "no predictions")
-        n, accuracy, _ = score(
-            [q for q, _ in pairs], [o for _, o in pairs], detect_answer_type(questions)
-        )
-    except (DataError, ValueError) as exc:
-        print(f"mind score: error: {exc}", file=sys.stderr)
-        return 2
+    questions = read_questions(args.benchmark)
+    by_id = {q.id: q for q in questions}
+    pairs = read_predictions(args.predictions, by_id, args.benchmark)
+    if not pairs:
+        raise DataError(args.predictions, 0, None, "no predictions")
+    n, accuracy, _ = score(
+        [q for q, _ in pairs], [o for _, o in pairs], detect_answer_type(questions)
+    )
     if n < len(questions):
         print(
             f"mind score: {len(questions) - n} benchmark questions have no output", file=sys.stderr

@@ -1,4 +1,4 @@
-"""What every teacher backend takes and gives, and the choice of backend from the config.
+"""What every teacher backend takes and gives.
 
 A backend turns chat requests into texts and yields each result as soon as it has it (in
 any order), so the caller can cache it before the next one arrives.
@@ -10,7 +10,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mind.config import RunConfig, TeacherConfig
+from mind.config import TeacherConfig
 from mind.teacher.prompts import Messages
 
 
@@ -44,27 +44,24 @@ class Request:
 
 @dataclass(frozen=True)
 class Result:
+    """One reply; `finish_reason` as the server gave it (`length`: cut off by max_tokens)."""
+
     key: str
     text: str
     elapsed_s: float
+    finish_reason: str | None = None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the reply cannot be used as a rationale (`empty`, `truncated`), else None."""
+        if not self.text.strip():
+            return "empty"
+        if self.finish_reason == "length":
+            return "truncated"
+        return None
 
 
 class TeacherBackend(Protocol):
     def generate(self, requests: Sequence[Request]) -> Generator[Result, None, None]:
         """Results in any order; closing the generator early cancels what is in flight."""
         ...
-
-
-def make_backend(config: RunConfig) -> TeacherBackend:
-    """The backend named by `config.teacher.backend`; heavy imports happen only here."""
-    cfg = config.teacher
-    if cfg is None:
-        raise ValueError("the run config has no teacher section")
-    sampling = Sampling.from_config(cfg, config.seed)
-    if cfg.backend == "hf":
-        from mind.teacher.hf_backend import HFBackend
-
-        return HFBackend(cfg, config.train, sampling)
-    from mind.teacher.openai_backend import OpenAIBackend
-
-    return OpenAIBackend(cfg, sampling)

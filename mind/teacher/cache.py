@@ -1,7 +1,9 @@
 """An append-only JSONL cache of teacher outputs, so no rationale is ever paid for twice.
 
 Each result is appended and flushed as it arrives; an interrupted generation therefore
-resumes where it stopped. A last line cut short by a crash is ignored on reading.
+resumes where it stopped. A last line cut short by a crash is ignored on reading. Only
+usable replies are cached: an empty or truncated one is asked again next time (and an
+empty entry left by an older version is ignored on reading).
 """
 
 from __future__ import annotations
@@ -39,12 +41,20 @@ class TeacherCache:
         return len(self.entries)
 
     def put(self, result: Result) -> None:
+        """Append a usable result; ValueError for an empty or truncated one."""
+        if result.problem:
+            raise ValueError(f"a {result.problem} teacher reply is never cached")
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self.path.open("a", encoding="utf-8")
             if _ends_torn(self.path):
                 self._handle.write("\n")  # keep the torn fragment off the next record's line
-        record = {"key": result.key, "text": result.text, "elapsed_s": result.elapsed_s}
+        record = {
+            "key": result.key,
+            "text": result.text,
+            "elapsed_s": result.elapsed_s,
+            "finish_reason": result.finish_reason,
+        }
         self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._handle.flush()
         self.entries[result.key] = result
@@ -69,7 +79,9 @@ def _read(path: Path) -> list[tuple[str, Result]]:
                 obj: Any = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a record torn by a crash mid-write: generate it again
-            out.append((obj["key"], Result(obj["key"], obj["text"], obj["elapsed_s"])))
+            result = Result(obj["key"], obj["text"], obj["elapsed_s"], obj.get("finish_reason"))
+            if not result.problem:
+                out.append((result.key, result))
     return out
 
 

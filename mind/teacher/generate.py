@@ -2,8 +2,10 @@
 
 Writes `rationales.jsonl` (the shared/teacher_rationales schema plus `prompt_sha256` and
 `elapsed_s`) and `generation_report.json`. Teacher outputs go through a cache first, so a
-re-run pays only for what is missing. Down-sampling and `min_perspectives` are applied at
-training time by `mind.curation`, not here.
+re-run pays only for what is missing. A reply that is empty or cut off by `max_tokens`
+(`finish_reason: length`) is neither cached nor written: it is counted in the report
+(`empty`, `truncated`), announced by a `warning` event, and asked again on a re-run.
+Down-sampling and `min_perspectives` are applied at training time by `mind.curation`.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from typing import Any
 from mind.answers import answer_type, extract_answer
 from mind.config import ConfigError, RunConfig, TeacherConfig
 from mind.data import Question, Rationale, read_questions
+from mind.errors import MindError
 from mind.judge import rule_judge
 from mind.perspectives import BUILTIN, Perspective, resolve
-from mind.reporting import NullReporter, Reporter
-from mind.teacher.backend import Request, Result, Sampling, make_backend
+from mind.reporter import NullReporter, Reporter
+from mind.teacher.backend import Request, Result, Sampling
 from mind.teacher.cache import TeacherCache, cache_key
+from mind.teacher.factory import make_backend
 from mind.teacher.prompts import PROMPT_STYLE, Messages, build_messages, prompt_sha256
 
 RATIONALES_FILE = "rationales.jsonl"
@@ -31,7 +35,7 @@ REPORT_FILE = "generation_report.json"
 STAGE = "generating"
 
 
-class GenerationStopped(RuntimeError):
+class GenerationStopped(MindError, RuntimeError):
     """The reporter asked to stop; what was generated so far is kept in the cache."""
 
 
@@ -89,7 +93,8 @@ def generate_rationales(
     """
     reporter = reporter or NullReporter()
     if config.teacher is None and config.data.rationales:
-        reporter.event("generation_skipped", f"using the given rationales {config.data.rationales}")
+        given = Path(config.data.rationales).name  # a file name: no server path in the log
+        reporter.event("generation_skipped", f"using the given rationales ({given})")
         return Path(config.data.rationales)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -107,17 +112,21 @@ def generate_rationales(
             requested=len(jobs),
             cache_hits=hits,
         )
+        problems: dict[str, str] = {}
         if missing:
-            _fill(cache, missing, config, reporter, done=hits, total=len(jobs))
-        records = [_record(job, cache[job.key], config) for job in jobs]
+            problems = _fill(cache, missing, config, reporter, done=hits, total=len(jobs))
+        records = [
+            _record(job, cache[job.key], config) if job.key in cache else None for job in jobs
+        ]
     path = out_dir / RATIONALES_FILE
     _write_jsonl(path, [r for r in records if r is not None])
     teacher = _teacher(config)
     report = {
         "teacher": teacher.model,
         "backend": teacher.backend,
-        **build_report(jobs, records, hits, time.perf_counter() - began),
+        **build_report(jobs, records, hits, time.perf_counter() - began, problems),
     }
+    _warn(reporter, report["totals"], teacher)
     (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     reporter.progress(STAGE, 1.0)
     reporter.event("generation_finished", _summary(report), **report["totals"])
@@ -131,22 +140,39 @@ def _fill(
     reporter: Reporter,
     done: int,
     total: int,
-) -> None:
-    """Ask the backend for the missing outputs, caching each one the moment it arrives."""
+) -> dict[str, str]:
+    """Ask the backend for the missing outputs, caching each usable one the moment it
+    arrives; return {cache key: problem} for the replies that were not usable."""
+    problems: dict[str, str] = {}
     with closing(make_backend(config).generate(missing)) as results:  # closing cancels the rest
         for result in results:
-            cache.put(result)
+            if result.problem:
+                problems[result.key] = result.problem
+            else:
+                cache.put(result)
             done += 1
             reporter.progress(STAGE, done / total)
             if reporter.should_stop():
                 raise GenerationStopped(f"stopped after {done} of {total} rationales")
+    return problems
 
 
-def _record(job: Job, result: Result, config: RunConfig) -> dict[str, Any] | None:
-    """One teacher_rationales record, judged; None for an empty reply (nothing to judge)."""
+def _warn(reporter: Reporter, totals: dict[str, int], teacher: TeacherConfig) -> None:
+    """One visible warning for the replies that could not be used."""
+    if totals["empty"] or totals["truncated"]:
+        reporter.event(
+            "warning",
+            f"{totals['empty']} empty and {totals['truncated']} truncated teacher replies were "
+            f"dropped and not cached (a re-run asks again; truncated ones need a larger "
+            f"teacher.max_tokens than {teacher.max_tokens})",
+            empty=totals["empty"],
+            truncated=totals["truncated"],
+        )
+
+
+def _record(job: Job, result: Result, config: RunConfig) -> dict[str, Any]:
+    """One teacher_rationales record, judged."""
     text = result.text.strip()
-    if not text:
-        return None
     q, teacher = job.question, _teacher(config).model
     rationale = Rationale(
         id=q.id,
@@ -175,9 +201,15 @@ def _record(job: Job, result: Result, config: RunConfig) -> dict[str, Any] | Non
 
 
 def build_report(
-    jobs: list[Job], records: list[dict[str, Any] | None], cache_hits: int, elapsed_s: float
+    jobs: list[Job],
+    records: list[dict[str, Any] | None],
+    cache_hits: int,
+    elapsed_s: float,
+    problems: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Per perspective: prompts requested, non-empty rationales generated, judged correct."""
+    """Per perspective: prompts requested, usable rationales generated, judged correct;
+    in the totals also the replies dropped as `empty` or `truncated`."""
+    problem_counts = Counter((problems or {}).values())
     requested = Counter(j.perspective.id for j in jobs)
     generated = Counter(r["perspective"] for r in records if r is not None)
     accepted = Counter(r["perspective"] for r in records if r is not None and r["correct"])
@@ -193,6 +225,8 @@ def build_report(
             "generated": sum(generated.values()),
             "accepted": sum(accepted.values()),
             "cache_hits": cache_hits,
+            "empty": problem_counts["empty"],
+            "truncated": problem_counts["truncated"],
         },
         "elapsed_s": round(elapsed_s, 3),
     }

@@ -32,15 +32,16 @@ class HFBackend:
         for start in range(0, len(requests), self.batch_size):
             batch = requests[start : start + self.batch_size]
             began = time.perf_counter()
-            texts = self._generate_batch(
+            replies = self._generate_batch(
                 [r.messages for r in batch], seed=self.sampling.seed + start
             )
             share = (time.perf_counter() - began) / len(batch)
-            for request, text in zip(batch, texts, strict=True):
-                yield Result(request.key, text, share)
+            for request, (text, finish) in zip(batch, replies, strict=True):
+                yield Result(request.key, text, share, finish)
 
     @torch.inference_mode()
-    def _generate_batch(self, chats: list[Any], seed: int) -> list[str]:
+    def _generate_batch(self, chats: list[Any], seed: int) -> list[tuple[str, str]]:
+        """(text, finish reason) per chat: `stop` at EOS, `length` when max_tokens ran out."""
         prompts = [
             self.tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True)
             for c in chats
@@ -60,7 +61,13 @@ class HFBackend:
                 **options,
             )
         new_tokens = out[:, inputs["input_ids"].shape[1] :]  # (B, T_new)
-        return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        stopped = (new_tokens == self.tokenizer.eos_token_id).any(dim=1).tolist()
+        texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        full = new_tokens.shape[1] >= self.sampling.max_tokens
+        return [
+            (text, "length" if full and not done else "stop")
+            for text, done in zip(texts, stopped, strict=True)
+        ]
 
 
 @contextmanager

@@ -3,6 +3,12 @@
 Requests run concurrently under a semaphore. 429, 5xx and transport errors are retried with
 exponential backoff and jitter (the server's Retry-After wins when it sends one); any other
 4xx fails at once with the status and body, because retrying cannot fix a bad request.
+
+A 200 reply is read through pydantic models of the chat completion: a body that is not
+JSON (an HTML sign-in page, a stream the server sends unasked), an error object, or a
+completion without choices is a TeacherError naming the endpoint. The text is `content`,
+or `reasoning_content` (vLLM's reasoning parser) when `content` is null; `finish_reason`
+travels with the result, so the caller can refuse a reply cut off by `max_tokens`.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Generator, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
+from pydantic import BaseModel, Field, ValidationError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -26,13 +33,14 @@ from tenacity import (
 )
 
 from mind.config import TeacherConfig
+from mind.errors import MindError
 from mind.teacher.backend import Request, Result, Sampling
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 T = TypeVar("T")
 
 
-class TeacherError(RuntimeError):
+class TeacherError(MindError, RuntimeError):
     """The teacher endpoint refused or failed a request; `retryable` marks 429/5xx."""
 
     def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
@@ -169,25 +177,85 @@ class OpenAIBackend:
     ) -> Result:
         async with limit:  # held per attempt, not while backing off
             start = time.perf_counter()
-            text = await self._post(client, request)
-            return Result(request.key, text, time.perf_counter() - start)
+            choice = await self._post(client, request)
+            return Result(
+                request.key,
+                choice.message.text,
+                time.perf_counter() - start,
+                choice.finish_reason,
+            )
 
-    async def _post(self, client: httpx.AsyncClient, request: Request) -> str:
+    async def _post(self, client: httpx.AsyncClient, request: Request) -> Choice:
         body = {"model": self.cfg.model, "messages": request.messages, **self.sampling.as_dict()}
         response = await client.post("/chat/completions", json=body)
+        where = f"teacher {self.cfg.model!r} at {self.base_url}/chat/completions"
         if response.status_code != 200:
             raise TeacherError(
-                f"teacher {self.cfg.model!r} at {self.base_url}/chat/completions answered "
-                f"HTTP {response.status_code}: {response.text[:1000]}",
+                f"{where} answered HTTP {response.status_code}: {response.text[:1000]}",
                 status=response.status_code,
                 retry_after=parse_retry_after(response.headers.get("retry-after")),
             )
-        return _content(response.json())
+        return read_reply(response, where)
 
 
-def _content(payload: Any) -> str:
+class Message(BaseModel):
+    content: str | None = None
+    reasoning_content: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The answer text; a reasoning parser may leave `content` null and put it here."""
+        return (
+            self.content
+            if self.content and self.content.strip()
+            else (self.reasoning_content or "")
+        )
+
+
+class Choice(BaseModel):
+    message: Message
+    finish_reason: str | None = None
+
+
+class ChatCompletion(BaseModel):
+    choices: list[Choice] = Field(min_length=1)
+
+
+class ErrorReply(BaseModel):
+    class Detail(BaseModel):
+        message: str = ""
+        code: int | str | None = None
+
+    error: Detail
+
+
+def read_reply(response: httpx.Response, where: str) -> Choice:
+    """The first choice of a 200 reply; TeacherError for anything that is not one."""
     try:
-        content = payload["choices"][0]["message"]["content"]
-    except (KeyError, IndexError, TypeError) as exc:
-        raise TeacherError(f"unexpected chat completion response: {str(payload)[:500]}") from exc
-    return content or ""
+        payload = response.json()
+    except ValueError:
+        kind = response.headers.get("content-type", "no content-type")
+        raise TeacherError(
+            f"{where} answered 200 with a body that is not JSON ({kind}; first bytes "
+            f"{response.content[:120]!r}); a chat completion is expected"
+            + (
+                " (the server streams; it must answer stream=false)"
+                if "event-stream" in kind
+                else ""
+            )
+        ) from None
+    if isinstance(payload, dict) and "error" in payload:
+        try:
+            detail = ErrorReply.model_validate(payload).error
+        except ValidationError:
+            detail = ErrorReply.Detail(message=str(payload["error"])[:500])
+        status = detail.code if isinstance(detail.code, int) else None
+        raise TeacherError(f"{where} answered 200 with an error: {detail.message}", status=status)
+    try:
+        return ChatCompletion.model_validate(payload).choices[0]
+    except ValidationError as exc:
+        raise TeacherError(
+            f"{where} answered 200 with no chat completion ({exc.error_count()} problem(s), "
+            f"first: {exc.errors()[0]['msg']} at {'.'.join(map(str, exc.errors()[0]['loc']))}): "
+            f"{str(payload)[:300]}"
+        ) from None

@@ -144,7 +144,7 @@ class TestRunJourney:
         assert page.evaluate("window.notReloaded") is True
         for name in RUN_FIGURES:
             assert page.evaluate(POINTS, name) > 0, f"figure {name} has no data"
-        assert page.evaluate(AXES, "loss") == ["Training losses", "optimiser step", "loss"]
+        assert page.evaluate(AXES, "loss") == ["Training losses", "optimizer step", "loss"]
         assert len(page.locator("#log li").all()) > 5
         assert page.locator("[data-panel=files] a[download]").count() >= 1
         assert page.locator("#cancel-run").count() == 0

@@ -18,6 +18,7 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.deploy import WORKER, local
 from app.settings import Settings
 from app.users import service as users
 from app.users.models import User
@@ -76,6 +77,20 @@ def run_config(student: str, questions: str, rationales: str, **train: int) -> d
     }
 
 
+def study_spec(
+    student: str, questions: str, rationales: str, methods: tuple[str, ...] = ("sft", "mind")
+) -> dict:
+    """`methods`, one seed, six evaluated questions: a study of seconds per run."""
+    config = run_config(student, questions, rationales)
+    config.pop("method")
+    config["data"]["max_questions"] = 6
+    config["eval"]["benchmarks"][0]["max_questions"] = 6
+    config["train"]["max_steps"] = 2
+    config["train"]["save_every"] = 1
+    config["eval"]["curve_questions"] = 2
+    return {"config": config, "methods": [{"method": m} for m in methods], "seeds": [0]}
+
+
 def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -87,12 +102,31 @@ def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
 
 
 def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
-    """A real `mind-studio worker` process with these settings."""
+    """A real `mind-studio worker` process (compose's command) with these settings."""
     env = os.environ | settings.child_env() | {"HF_HUB_OFFLINE": "1"}
     with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker"], env=env, stdout=out, stderr=out
-        )
+        return subprocess.Popen(local(WORKER), env=env, stdout=out, stderr=out)
+
+
+def run_to_the_end(http: httpx.Client, shared: Path, folder: Path, student: str) -> dict:
+    """Upload the small SVAMP files, submit `run_config` over HTTP, return the finished run."""
+    questions, rationales = svamp_files(shared, folder)
+    ids = {}
+    for kind, path in (("questions", questions), ("rationales", rationales)):
+        with path.open("rb") as handle:
+            answer = http.post("/datasets", data={"kind": kind}, files={"file": handle})
+        assert answer.status_code == 201, answer.text
+        ids[kind] = answer.json()["id"]
+    config = run_config(student, ids["questions"], ids["rationales"])
+    created = http.post("/runs", json={"name": "team", "config": config})
+    assert created.status_code == 201, created.text
+    run_id = created.json()["id"]
+
+    def finished() -> dict | None:
+        run = http.get(f"/runs/{run_id}").json()
+        return run if run["status"] in ("succeeded", "failed", "cancelled") else None
+
+    return wait_for(finished, 240, "the run to finish")
 
 
 def free_port() -> int:

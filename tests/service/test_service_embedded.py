@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from app.cli import main as cli
-from tests.service.helpers import embedded_studio, run_config, svamp_files, wait_for
+from tests.service.helpers import embedded_studio, run_to_the_end
 
 
 def test_up_runs_a_submission_to_success(
@@ -26,26 +26,8 @@ def test_up_runs_a_submission_to_success(
         embedded_studio(home, MIND_HEARTBEAT_S="1", MIND_LOST_AFTER_S="5") as url,
         httpx.Client(base_url=f"{url}/api/v1", headers=headers, timeout=30) as http,
     ):
-        questions, rationales = svamp_files(shared, tmp_path / "data")
-        ids = {}
-        for kind, path in (("questions", questions), ("rationales", rationales)):
-            with path.open("rb") as handle:
-                answer = http.post("/datasets", data={"kind": kind}, files={"file": handle})
-            assert answer.status_code == 201, answer.text
-            ids[kind] = answer.json()["id"]
-        config = run_config(tiny_student, ids["questions"], ids["rationales"])
-        created = http.post("/runs", json={"name": "embedded", "config": config})
-        assert created.status_code == 201, created.text
-        run_id = created.json()["id"]
-        run = wait_for(
-            lambda: (
-                (r := http.get(f"/runs/{run_id}").json())["status"]
-                in ("succeeded", "failed", "cancelled")
-                and r
-            ),
-            240,
-            "the run to finish",
-        )
+        run = run_to_the_end(http, shared, tmp_path / "data", tiny_student)
+        run_id = run["id"]
         assert run["status"] == "succeeded", run
         assert http.get(f"/runs/{run_id}/metrics").json()["loss"]["steps"] == [1, 2, 3]
         assert len(http.get(f"/runs/{run_id}/evaluations").json()) == 2

@@ -10,6 +10,8 @@ from typing import Any
 import plotly.graph_objects as go
 
 from mind import plots
+from mind.export import public_config
+from mind.step_record import StepRecord
 
 MAX_PLOTTED_STEPS = 2000
 
@@ -18,10 +20,11 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _read_metrics(path: Path) -> list[dict[str, Any]]:
+def _read_metrics(path: Path) -> list[StepRecord]:
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = path.read_text().splitlines()
+    return [StepRecord.from_dict(json.loads(line)) for line in lines if line.strip()]
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -86,7 +89,7 @@ td:first-child,th:first-child{text-align:left}section{margin:2rem 0}
 
 def write_report(run_dir: Path) -> Path:
     """Build run_dir/report.html from the files the pipeline wrote."""
-    config = _read_json(run_dir / "config.json") or {}
+    config = public_config(_read_json(run_dir / "config.json") or {})
     summary = _read_json(run_dir / "summary.json") or {}
     parts = [
         f"<h1>MIND run: {html.escape(str(config.get('method')))} on "

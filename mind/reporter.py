@@ -21,7 +21,7 @@ class Reporter(Protocol):
     def progress(self, stage: str, fraction: float) -> None: ...
 
     def log_step(self, record: dict[str, Any]) -> None:
-        """One optimiser step: scalar metrics plus `perspectives` {id: score/weight/...}."""
+        """One optimizer step: scalar metrics plus `perspectives` {id: score/weight/...}."""
 
     def artifact(self, name: str, path: Path) -> None: ...
 

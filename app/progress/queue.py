@@ -1,0 +1,26 @@
+"""A queued run's place in the queue: runs are taken in the order they were queued."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.runs.models import Run
+
+
+def queue_place(session: Session, run: Run) -> int | None:
+    """1 for the next run a worker takes; None unless the run is queued."""
+    if run.status != "queued" or run.queued_at is None:
+        return None
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(Run)
+        .where(
+            Run.status == "queued",
+            or_(
+                Run.queued_at < run.queued_at,
+                and_(Run.queued_at == run.queued_at, Run.id < run.id),
+            ),
+        )
+    )
+    return (ahead or 0) + 1

@@ -1,0 +1,1 @@
+"""Team secrets: teacher API keys, encrypted at rest, write-only over the API."""

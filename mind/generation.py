@@ -1,0 +1,270 @@
+"""Greedy generation for evaluation: prompts in, completions out, in the prompts' order.
+
+Three engines, chosen by `eval.engine` (`mind.config.EvalConfig`):
+
+- `fast` (default): prompts sorted by length into batches, each batch decoded by our own
+  greedy loop over a KV cache that drops every row the moment it is finished (EOS, or its
+  final answer line is complete), so finished rows cost nothing while the rest go on. With
+  `eval.compile` it instead runs transformers' `generate` with a static KV cache and a
+  compiled decoding step (the GPU path: CUDA graphs remove the per-token launch cost; on
+  CPU, compiling did not pay, see docs/benchmarks.md), keeping the sorting and the stop.
+- `plain`: `model.generate` over the batches in input order; the reference the others are
+  tested and benchmarked against.
+- `vllm`: `mind.vllm_backend`, for GPU hosts with the `vllm` extra installed.
+
+All engines decode greedily, so for the same prompts they agree token for token up to where
+`fast` stops; with `eval.stop_at_answer` every output is cut after its first complete
+final-answer line (`ANSWER_LINE`), whichever engine wrote it, so all engines return the same
+text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from functools import cache
+from typing import Any
+
+import torch
+from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
+
+from mind.config import EvalConfig
+
+ANSWER_LINE = re.compile(r"\bthe (?:final )?answer is\b:?[ \t]*[^\s:][^\n]*\n", re.IGNORECASE)
+
+Progress = Callable[[int], None]
+
+
+def eos_ids(model: Any, tokenizer: Any) -> list[int]:
+    """Stop at the tokenizer's EOS (the chat turn end) and at any the model config names."""
+    configured = model.generation_config.eos_token_id
+    ids = configured if isinstance(configured, list) else [configured]
+    return sorted({i for i in [tokenizer.eos_token_id, *ids] if i is not None})
+
+
+def truncate_at_answer(text: str) -> str:
+    """`text` up to the end of its first complete final-answer line (whole if none)."""
+    match = ANSWER_LINE.search(text)
+    return text[: match.end()] if match else text
+
+
+@cache
+def _newline_tokens(tokenizer: Any) -> frozenset[int]:
+    """Ids whose text holds a newline: only these can complete an answer line."""
+    pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    texts = [tokenizer.convert_tokens_to_string([p]) if p else "" for p in pieces]
+    return frozenset(i for i, text in enumerate(texts) if "\n" in text)
+
+
+class AnswerStop:
+    """Says when a row's completion holds a complete final-answer line.
+
+    Decoding a row's text is needed only when its newest token holds a newline, so the check
+    costs one set lookup per token otherwise.
+    """
+
+    def __init__(self, tokenizer: Any):
+        self.tokenizer = tokenizer
+        self.newlines = _newline_tokens(tokenizer)
+
+    def done(self, tokens: Sequence[int]) -> bool:
+        if not tokens or tokens[-1] not in self.newlines:
+            return False
+        return (
+            ANSWER_LINE.search(self.tokenizer.decode(tokens, skip_special_tokens=True)) is not None
+        )
+
+
+class AnswerStoppingCriteria(StoppingCriteria):
+    """`AnswerStop` for transformers' `generate`: [B] bool, True for finished rows."""
+
+    def __init__(self, stop: AnswerStop, prompt_len: int):
+        self.stop, self.prompt_len = stop, prompt_len
+
+    def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
+        rows = input_ids[:, self.prompt_len :].tolist()
+        return torch.tensor([self.stop.done(r) for r in rows], device=input_ids.device)
+
+
+def _left_padded(rows: list[list[int]], pad_id: int, device: Any) -> dict[str, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, width - len(r) :] = torch.tensor(r)
+        mask[i, width - len(r) :] = 1
+    return {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@torch.no_grad()
+def greedy_batch(
+    model: Any,
+    rows: list[list[int]],
+    max_new_tokens: int,
+    pad_id: int,
+    eos: Sequence[int],
+    stop: AnswerStop | None,
+) -> list[list[int]]:
+    """Greedy new tokens for each prompt row (EOS included), finished rows dropped as they end.
+
+    Rows are left-padded; positions count real tokens only, as `generate` does, so a row's
+    tokens do not depend on its batch mates beyond floating-point rounding.
+    """
+    batch = _left_padded(rows, pad_id, model.device)
+    mask = batch["attention_mask"]
+    positions = (mask.cumsum(-1) - 1).clamp_min(0)
+    cache_ = DynamicCache(config=model.config)
+    out = model(**batch, position_ids=positions, past_key_values=cache_, logits_to_keep=1)
+    new: list[list[int]] = [[] for _ in rows]
+    alive = list(range(len(rows)))  # prompt row of each batch row
+    eos_set = set(eos)
+    for step in range(max_new_tokens):
+        tokens = out.logits[:, -1].argmax(-1)
+        keep = []
+        for b, (row, token) in enumerate(zip(alive, tokens.tolist(), strict=True)):
+            new[row].append(token)
+            if token not in eos_set and (stop is None or not stop.done(new[row])):
+                keep.append(b)
+        if not keep or step == max_new_tokens - 1:
+            break
+        if len(keep) < len(alive):
+            index = torch.tensor(keep, device=mask.device)
+            cache_.batch_select_indices(index)
+            alive, mask, positions, tokens = (
+                [alive[b] for b in keep],
+                mask[index],
+                positions[index],
+                tokens[index],
+            )
+        mask = torch.cat([mask, mask.new_ones(len(alive), 1)], dim=1)
+        positions = positions[:, -1:] + 1
+        out = model(
+            input_ids=tokens.unsqueeze(1),
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache_,
+        )
+    return new
+
+
+def _compiled_batch(
+    model: Any, rows: list[list[int]], cfg: EvalConfig, pad_id: int, eos: list[int], stop: Any
+) -> list[list[int]]:
+    """`generate` with a static KV cache and a compiled decoding step (see module doc)."""
+    from transformers import CompileConfig
+
+    batch = _left_padded(rows, pad_id, model.device)
+    criteria = StoppingCriteriaList()
+    if stop is not None:
+        criteria.append(AnswerStoppingCriteria(stop, batch["input_ids"].shape[1]))
+    generated = model.generate(
+        **batch,
+        max_new_tokens=cfg.max_new_tokens,
+        do_sample=False,
+        eos_token_id=eos,
+        pad_token_id=pad_id,
+        cache_implementation="static",
+        compile_config=CompileConfig(_compile_all_devices=True),
+        stopping_criteria=criteria,
+    )  # (B, T_prompt + T_new)
+    return generated[:, batch["input_ids"].shape[1] :].tolist()
+
+
+def fast_generate(
+    model: Any,
+    tokenizer: Any,
+    prompts: list[str],
+    cfg: EvalConfig,
+    progress: Progress | None = None,
+) -> list[str]:
+    """Completions for `prompts`, in order, with the `fast` engine (see module doc)."""
+    ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
+    eos, pad_id = eos_ids(model, tokenizer), tokenizer.pad_token_id
+    stop = AnswerStop(tokenizer) if cfg.stop_at_answer else None
+    outputs = [""] * len(prompts)
+    for chunk in _chunks(order, cfg.batch_size):
+        rows = [ids[i] for i in chunk]
+        if cfg.compile:
+            new = _compiled_batch(model, rows, cfg, pad_id, eos, stop)
+        else:
+            new = greedy_batch(model, rows, cfg.max_new_tokens, pad_id, eos, stop)
+        for i, tokens in zip(chunk, new, strict=True):
+            outputs[i] = tokenizer.decode(tokens, skip_special_tokens=True)
+        if progress is not None:
+            progress(len(chunk))
+    return outputs
+
+
+@torch.no_grad()
+def plain_generate(
+    model: Any,
+    tokenizer: Any,
+    prompts: list[str],
+    cfg: EvalConfig,
+    progress: Progress | None = None,
+) -> list[str]:
+    """Completions for `prompts` from `model.generate`, batches in input order."""
+    eos = eos_ids(model, tokenizer)
+    outputs: list[str] = []
+    for start in range(0, len(prompts), cfg.batch_size):
+        chunk = prompts[start : start + cfg.batch_size]
+        batch = tokenizer(
+            chunk, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False
+        ).to(model.device)
+        generated = model.generate(
+            **batch,
+            max_new_tokens=cfg.max_new_tokens,
+            do_sample=False,
+            eos_token_id=eos,
+            pad_token_id=tokenizer.pad_token_id,
+        )  # (B, T_prompt + T_new)
+        new_tokens = generated[:, batch["input_ids"].shape[1] :]
+        outputs += tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        if progress is not None:
+            progress(len(chunk))
+    return outputs
+
+
+def generate(
+    model: Any,
+    tokenizer: Any,
+    prompts: list[str],
+    cfg: EvalConfig,
+    progress: Progress | None = None,
+) -> list[str]:
+    """Greedy completions with `cfg.engine`, stripped, cut after the answer line if asked.
+
+    `progress(n)` is called after every batch with the number of prompts it finished.
+    """
+    if cfg.engine == "vllm":
+        from mind.vllm_backend import VllmStudent
+
+        if not isinstance(model, VllmStudent):
+            raise TypeError("eval.engine 'vllm' needs the model from mind.generation.load_model")
+        outputs = model.generate(prompts, cfg.max_new_tokens, progress)
+    else:
+        engine = fast_generate if cfg.engine == "fast" else plain_generate
+        outputs = engine(model, tokenizer, prompts, cfg, progress)
+    if cfg.stop_at_answer:
+        outputs = [truncate_at_answer(text) for text in outputs]
+    return [text.strip() for text in outputs]
+
+
+def load_model(name: str, adapter: str | None, cfg: Any, eval_cfg: EvalConfig) -> Any:
+    """The model `generate` runs: a frozen transformers student, or a vLLM engine.
+
+    `cfg` is the run's `TrainConfig` (device and dtype of the transformers model).
+    """
+    if eval_cfg.engine == "vllm":
+        from mind.vllm_backend import VllmStudent
+
+        return VllmStudent(name, adapter, cfg)
+    from mind.student import load_for_inference
+
+    return load_for_inference(name, adapter, cfg)

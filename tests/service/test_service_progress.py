@@ -1,0 +1,80 @@
+"""Run timing and queue places, stamped by the session hooks on every status change: the
+queue is not counted as running time, and a queued run knows its place."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import hooks
+from app.db import utcnow
+from app.progress.queue import queue_place
+from app.progress.timing import elapsed_s
+from app.runs.models import Run
+from tests.service.helpers import make_user
+
+
+@pytest.fixture
+def hooked(factory: sessionmaker) -> Session:
+    with hooks.install(
+        sessionmaker(bind=factory.kw["bind"], join_transaction_mode="create_savepoint")
+    )() as s:
+        yield s
+
+
+def queued_run(session: Session, owner_id: str, name: str) -> Run:
+    run = Run(name=name, owner_id=owner_id, method="mind", student="s", config={}, status="queued")
+    session.add(run)
+    session.commit()
+    return run
+
+
+class TestTiming:
+    def test_queueing_is_not_running_time(self, hooked: Session) -> None:
+        user, _ = make_user(hooked)
+        run = queued_run(hooked, user.id, "a")
+        assert run.queued_at is not None and elapsed_s(run) == 0.0
+        run.status = "running"
+        hooked.commit()
+        assert run.attempt_started_at is not None
+        run.attempt_started_at -= timedelta(seconds=30)  # it ran 30 s
+        run.status = "cancelled"
+        hooked.commit()
+        assert run.attempt_started_at is None
+        assert elapsed_s(run) == pytest.approx(30, abs=2)
+        run.queued_at = utcnow()
+        run.status = "queued"  # resumed: waits again, uncounted
+        hooked.commit()
+        assert elapsed_s(run) == pytest.approx(30, abs=2)
+        run.status = "running"
+        hooked.commit()
+        run.attempt_started_at -= timedelta(seconds=10)
+        run.status = "succeeded"
+        hooked.commit()
+        assert elapsed_s(run) == pytest.approx(40, abs=2)
+
+
+class TestQueuePlace:
+    def test_places_follow_the_queue_order(self, hooked: Session) -> None:
+        user, _ = make_user(hooked)
+        runs = [queued_run(hooked, user.id, name) for name in "abc"]
+        base = {r.id: queue_place(hooked, r) for r in runs}
+        first = min(base.values())
+        assert [base[r.id] - first for r in runs] == [0, 1, 2]
+        runs[0].status = "running"
+        hooked.commit()
+        assert queue_place(hooked, runs[0]) is None
+        assert queue_place(hooked, runs[1]) == base[runs[1].id] - 1
+
+    def test_the_api_answers_place_and_elapsed(self, client, session, factory) -> None:
+        user, headers = make_user(session)
+        run = Run(
+            name="q", owner_id=user.id, method="mind", student="s", config={}, status="queued"
+        )
+        run.queued_at = utcnow()
+        session.add(run)
+        session.commit()
+        body = client.get(f"/api/v1/runs/{run.id}", headers=headers).json()
+        assert body["queue_position"] >= 1 and body["elapsed_s"] == 0.0
