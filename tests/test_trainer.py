@@ -221,3 +221,33 @@ class TestResume:
         changed = make_config(tiny_student, shared, data__max_questions=3)
         with pytest.raises(ValueError, match="training data changed"):
             train_run(changed, tmp_path, NullReporter(), resume=True)
+
+
+class WarningsRecorder(NullReporter):
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def event(self, kind: str, message: str, **data: Any) -> None:
+        if kind == "warning":
+            self.warnings.append(message)
+
+
+class TestCollapseWarning:
+    def test_one_member_for_the_stretch_warns_once_naming_the_knobs(
+        self, tiny_student, shared, tmp_path
+    ):
+        config = make_config(
+            tiny_student,
+            shared,
+            train__max_steps=4,
+            mind__warmup_fraction=0.0,
+            mind__select_on="score",
+            mind__beta=1.0,
+            mind__min_selected=1,
+            mind__collapse_warning_steps=2,
+        )
+        reporter = WarningsRecorder()
+        train_run(config, tmp_path, reporter)
+        (warning,) = reporter.warnings
+        assert "one member for 2 steps" in warning
+        assert "mind.min_selected" in warning and "mind.meta_target" in warning
