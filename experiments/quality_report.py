@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from experiments import quality_figures
 from experiments.quality_design import BENCHMARKS, METHODS, PERSPECTIVES
+from mind.methods import METHODS as METHOD_TABLE
 
 ALPHA = 0.05  # 95% intervals
 TRAJECTORY_PARTS = 10
@@ -124,7 +125,7 @@ def run_result(run_dir: Path) -> dict[str, Any] | None:
         "seed": config["seed"],
         "max_steps": config["train"]["max_steps"],
         "steps": summary.get("steps", 0),
-        "tokens_seen": summary.get("tokens_total", 0),
+        "tokens_seen": summary.get("tokens_presented", 0),
         "benchmarks": _bench_rows(evaluated),
         "id_mean": evaluated["id_mean"],
         "ood_mean": evaluated["ood_mean"],
@@ -135,7 +136,7 @@ def run_result(run_dir: Path) -> dict[str, Any] | None:
         "timing": _json(run_dir / "timing.json") or {},
         "config": config,
     }
-    if config["method"] == "mind":
+    if METHOD_TABLE[config["method"]].uses_metanet:
         result["trajectory"] = weight_trajectory(run_dir, config["train"]["max_steps"])
     return result
 
@@ -153,13 +154,14 @@ def paired_with_mind(out: Path, runs: dict[str, dict[str, Any]]) -> list[dict[st
     rows = []
     right = {name: correctness(out / name) for name in runs}  # each file read once
     for name, run in runs.items():
-        if run["method"] != "mind":
+        if not METHOD_TABLE[run["method"]].uses_metanet:
             continue
         mind = right[name]
         others = [
             other
             for other, r in runs.items()
-            if r["method"] == "zero_shot" or (r["seed"] == run["seed"] and r["method"] != "mind")
+            if not METHOD_TABLE[r["method"]].trains
+            or (r["seed"] == run["seed"] and not METHOD_TABLE[r["method"]].uses_metanet)
         ]
         for other in others:
             theirs = right[other]
@@ -285,7 +287,10 @@ def _accuracy_rows(results: dict[str, Any]) -> list[list[Any]]:
             )
         for r in runs:
             rows.append(
-                [method if len(runs) == 1 else "", "–" if method == "zero_shot" else r["seed"]]
+                [
+                    method if len(runs) == 1 else "",
+                    "–" if not METHOD_TABLE[method].trains else r["seed"],
+                ]
                 + [_acc(b) for b in r["benchmarks"].values()]
                 + [_pct(r["id_mean"]), _pct(r["ood_mean"])]
                 + [_gain(r["gain_id"]), _gain(r["gain_ood"])]
@@ -331,7 +336,7 @@ def _latent_section(results: dict[str, Any]) -> str:
             b = r["base_latent"]
             rows.append([f"base student (probe seed {r['seed']})", b["n_points"]])
             rows[-1] += [b["n_clusters"], f"{b['purity']:.3f}", f"{b['nmi']:.3f}"]
-        if r["method"] != "zero_shot":
+        if METHOD_TABLE[r["method"]].trains:
             lat = r["latent"]
             rows.append([name, lat["n_points"], lat["n_clusters"], f"{lat['purity']:.3f}"])
             rows[-1] += [f"{lat['nmi']:.3f}"]
@@ -350,7 +355,7 @@ def _paired_section(results: dict[str, Any]) -> str:
 def _trajectory_section(results: dict[str, Any]) -> str:
     parts = []
     for name, r in results["runs"].items():
-        if r["method"] != "mind" or not r.get("trajectory"):
+        if not METHOD_TABLE[r["method"]].uses_metanet or not r.get("trajectory"):
             continue
         names = [p for p in PERSPECTIVES if any(p in t["weights"] for t in r["trajectory"])]
         rows = [
@@ -478,12 +483,14 @@ def write_figures(results: dict[str, Any], out: Path, folder: Path) -> dict[str,
             panels.append(
                 (f"base student (seed {r['seed']})", _json(out / name / "base/latent.json"))
             )
-        if r["method"] != "zero_shot":
+        if METHOD_TABLE[r["method"]].trains:
             panels.append((name, _json(out / name / "latent.json")))
     if panels:
         figures["latent"] = quality_figures.latent_grid(panels, folder / "latent.png")
     mind_runs = [
-        (n, _metrics(out / n)) for n, r in results["runs"].items() if r["method"] == "mind"
+        (n, _metrics(out / n))
+        for n, r in results["runs"].items()
+        if METHOD_TABLE[r["method"]].uses_metanet
     ]
     if mind_runs:
         figures["weights"] = quality_figures.weight_curves(mind_runs, folder / "mind_weights.png")

@@ -19,6 +19,7 @@ from mind import checkpoint
 from mind.config import ConfigError, RunConfig, TrainConfig, dump_config
 from mind.curation import Example
 from mind.curves import learning_curve
+from mind.methods import METHODS
 from mind.progress import EVALUATING_BASE, EVALUATING_TRAINED, StageAs
 from mind.reporter import Reporter
 from mind.training_data import probe_examples
@@ -171,7 +172,7 @@ def _stage_eval(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[st
     reporter.progress(EVALUATING_BASE, 0.0)
     base = _base_eval(config, out_dir / "base", StageAs(reporter, EVALUATING_BASE))
     reporter.progress(EVALUATING_BASE, 1.0)  # also when the result came from the cache
-    if config.method == "zero_shot":
+    if not METHODS[config.method].trains:
         shutil.copytree(out_dir / "base", out_dir, dirs_exist_ok=True)
         result = base
     else:
@@ -192,7 +193,7 @@ def _stage_analyze(
     examples = probe_examples(config, rationales)
     base = _base_latent(config, examples, out_dir / "base")
     reporter.progress("analyzing", 0.5)
-    if config.method == "zero_shot":
+    if not METHODS[config.method].trains:
         shutil.copytree(out_dir / "base", out_dir, dirs_exist_ok=True)
         latent = base
     else:

@@ -33,7 +33,7 @@ from app.results.models import (
 from app.runs.models import Run
 from app.settings import Settings
 from app.users.models import User
-from mind.step_record import PerspectiveStats, StepRecord
+from mind.step_record import PROBE_PREFIX, PerspectiveStats, StepRecord
 
 WEIGHT_FIELDS = ("score", "weight", "selected", "present")
 LATENT_FIELDS = ("n_points", "n_clusters", "purity", "nmi")
@@ -53,6 +53,10 @@ def record_step(session: Session, run_id: str, record: StepRecord) -> None:
         MetricPoint(run_id=run_id, step=step, name=name, value=float(value))
         for name, value in points.items()
         if value is not None
+    )
+    session.add_all(
+        MetricPoint(run_id=run_id, step=step, name=f"{PROBE_PREFIX}{pid}"[:64], value=value)
+        for pid, value in record.probe_ce.items()
     )
     session.add_all(
         PerspectiveWeight(run_id=run_id, step=step, perspective=pid, **_weights(stats))
@@ -209,19 +213,28 @@ def weight_series(session: Session, run_id: str, every: int = 1) -> dict[str, di
 def step_records(
     session: Session, run_id: str, names: Sequence[str], every: int = 1
 ) -> list[StepRecord]:
-    """The run's steps as records: the scalars named (all if none) and every perspective's
-    stats, thinned to every `every`-th step and the last (see `step_stride`)."""
+    """The run's steps as records: the scalars named (all, probe CE included, if none) and
+    every perspective's stats, thinned to every `every`-th step and the last (`step_stride`)."""
     scalars: dict[int, dict[str, float | None]] = defaultdict(dict)
+    probes: dict[int, dict[str, float]] = defaultdict(dict)
     for name, series in metric_series(session, run_id, list(names), every).items():
         for step, value in zip(series["steps"], series["values"], strict=True):
-            scalars[step][name] = value
+            if name.startswith(PROBE_PREFIX):
+                probes[step][name.removeprefix(PROBE_PREFIX)] = value
+            else:
+                scalars[step][name] = value
     stats: dict[int, dict[str, PerspectiveStats]] = defaultdict(dict)
     for pid, series in weight_series(session, run_id, every).items():
         for i, step in enumerate(series["steps"]):
             stats[step][pid] = PerspectiveStats(**{k: series[k][i] for k in WEIGHT_FIELDS})
     return [
-        StepRecord(step, scalars=scalars.get(step, {}), perspectives=stats.get(step, {}))
-        for step in sorted(scalars.keys() | stats.keys())
+        StepRecord(
+            step,
+            scalars=scalars.get(step, {}),
+            perspectives=stats.get(step, {}),
+            probe_ce=probes.get(step, {}),
+        )
+        for step in sorted(scalars.keys() | stats.keys() | probes.keys())
     ]
 
 
