@@ -51,7 +51,7 @@ def build_trainer(args: argparse.Namespace, out_dir: Path) -> Trainer:
             "mind": {"warmup_fraction": 0.0},
         }
     )
-    return Trainer(config, load_training_data(config), out_dir, NullReporter())
+    return Trainer(config, load_training_data(config), out_dir, NullReporter()).setup()
 
 
 def hf_labels(labels: torch.Tensor) -> torch.Tensor:

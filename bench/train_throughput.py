@@ -29,10 +29,10 @@ import transformers
 from transformers import AutoModelForCausalLM
 
 from bench._shapes import SHAPES
+from mind.assistant import TargetTracker, TeachingAssistant
 from mind.batching import Encoded, Group, collate
 from mind.config import RunConfig, parse_config
 from mind.losses import IGNORE_INDEX
-from mind.metanet import MetaNet
 from mind.methods import spec_for
 from mind.student import DTYPES, prepare_for_training
 from mind.trainer import Position, Trainer, lr_factor
@@ -132,7 +132,7 @@ def run_config(args: argparse.Namespace, packing: bool) -> RunConfig:
 class BenchTrainer(Trainer):
     """`Trainer` on an in-memory model and given MetaNet embeddings: no hub, no tokenizer.
 
-    Sets up what `Trainer.__init__` does after loading; every step runs the real
+    Sets up what `Trainer.setup` does after loading; every step runs the real
     `step_on` -> `_micro_step` path (forward, MetaNet, selection, consistency, updates).
     """
 
@@ -140,23 +140,19 @@ class BenchTrainer(Trainer):
         self.config, self.spec = config, spec_for(config)
         self.slots = [f"p{k}" for k in range(embeddings.shape[1])]
         self.device = torch.device(config.train.device)
-        self.warmup, self.pos, self.ema = 0, Position(), None
+        self.warmup, self.joint_steps, self.pos = 0, config.train.max_steps, Position()
         self.model = model
-        t, m = config.train, config.mind
+        self.no_consistency_slots = torch.zeros(embeddings.shape[:2], dtype=torch.bool)
+        t = config.train
         params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda j: lr_factor(t.lr_schedule, j, t.max_steps)
         )
-        self.embeddings = embeddings
-        self.metanet = MetaNet(
-            embeddings.shape[-1],
-            len(self.slots),
-            m.metanet_dim,
-            m.metanet_heads,
-            synergy=not m.no_synergy,
-        ).to(self.device)
-        self.meta_optimizer = torch.optim.AdamW(self.metanet.parameters(), lr=t.lr)
+        self.assistant = TeachingAssistant(config, self.slots, True, t.max_steps)
+        self.assistant.tracker = TargetTracker(*embeddings.shape[:2], config.mind)
+        self.assistant.embeddings = embeddings
+        self.assistant.build(embeddings.shape[-1], self.device)
 
 
 # -- timing ---------------------------------------------------------------------------------

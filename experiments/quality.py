@@ -41,6 +41,7 @@ from experiments.quality_design import (
 )
 from experiments.quality_report import write_results
 from mind.config import RunConfig, parse_config
+from mind.methods import METHODS as METHOD_TABLE
 from mind.readers import iter_records
 from mind.reporter import FileReporter
 
@@ -192,7 +193,7 @@ def epoch_tokens(config: RunConfig, tokenizer: Any) -> tuple[int, int]:
     """
     from mind.batching import ExampleTokenizer
     from mind.losses import IGNORE_INDEX
-    from mind.methods import slot_names
+    from mind.methods import slot_names, spec_for
     from mind.training_data import load_training_data
 
     data = load_training_data(config)
@@ -201,7 +202,9 @@ def epoch_tokens(config: RunConfig, tokenizer: Any) -> tuple[int, int]:
     tokens = sum(
         sum(label != IGNORE_INDEX for label in encoded.labels)
         for i, example in enumerate(data.examples)
-        for encoded in encoder.encode_example(i, example, slots, config.method).slots.values()
+        for encoded in encoder.encode_example(
+            i, example, slots, spec_for(config).slots == "sbs_tasks"
+        ).slots.values()
     )
     return len(data.examples), tokens
 
@@ -217,7 +220,9 @@ def plan_budget(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     from mind.student import load_tokenizer
 
     tokenizer = load_tokenizer(args.student)
-    trained = [m for m in METHODS if m == "uniform" or (m in args.methods and m != "zero_shot")]
+    trained = [
+        m for m in METHODS if m == "uniform" or (m in args.methods and METHOD_TABLE[m].trains)
+    ]
     rows: dict[str, dict[str, Any]] = {}
     for method in trained:
         config = run_config(args, method, seed, 1)
@@ -243,7 +248,7 @@ def plan_runs(args: argparse.Namespace, budgets: dict[str, Any]) -> dict[str, Ru
         plan["zero_shot"] = run_config(args, "zero_shot", args.seeds[0], 1)
     for seed in args.seeds:
         for method in args.methods:
-            if method != "zero_shot":
+            if METHOD_TABLE[method].trains:
                 steps = budgets[str(seed)]["methods"][method]["max_steps"]
                 plan[f"{method}-s{seed}"] = run_config(args, method, seed, steps)
     return plan
@@ -252,7 +257,7 @@ def plan_runs(args: argparse.Namespace, budgets: dict[str, Any]) -> dict[str, Ru
 def run_names(args: argparse.Namespace) -> list[str]:
     """The planned run names without building configs (for --report-only)."""
     names = ["zero_shot"] if "zero_shot" in args.methods else []
-    return names + [f"{m}-s{s}" for s in args.seeds for m in args.methods if m != "zero_shot"]
+    return names + [f"{m}-s{s}" for s in args.seeds for m in args.methods if METHOD_TABLE[m].trains]
 
 
 # -- running --------------------------------------------------------------------------------

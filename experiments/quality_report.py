@@ -8,48 +8,58 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from statistics import NormalDist, mean
+from statistics import mean
 from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from experiments import quality_figures
 from experiments.quality_design import BENCHMARKS, METHODS, PERSPECTIVES
+from mind.methods import METHODS as METHOD_TABLE
 
-Z95 = NormalDist().inv_cdf(0.975)
+ALPHA = 0.05  # 95% intervals
 TRAJECTORY_PARTS = 10
+NO_RUN = "_No finished run yet._"
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    keep_trailing_newline=True,
+    undefined=StrictUndefined,
+)
 NOTES_PLACEHOLDER = (
     "_No analysis yet. Write it in `docs/results_notes.md`: the script copies that file here "
     "on every run._"
 )
 
 
-def wilson(correct: float, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a proportion: sound near 0 and 1 and for small n."""
+def wilson(correct: float, n: int, alpha: float = ALPHA) -> tuple[float, float]:
+    """Wilson score interval of a proportion (statsmodels): sound near 0 and 1, small n."""
+    from statsmodels.stats.proportion import proportion_confint
+
     if n == 0:
         return 0.0, 1.0
-    p = correct / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low, high = proportion_confint(correct, n, alpha=alpha, method="wilson")
+    return float(low), float(high)
 
 
 def mcnemar(a: list[bool], b: list[bool]) -> tuple[int, int, float]:
     """(only a right, only b right, exact two-sided p) for two students on the same questions.
 
-    The paired test: questions both get right or both get wrong say nothing about which
-    is better, so only the disagreements count, as a fair coin under the null.
+    The paired test (statsmodels' exact McNemar): questions both get right or both get
+    wrong say nothing about which is better, so only the disagreements count, as a fair
+    coin under the null.
     """
-    from scipy.stats import binomtest
+    from statsmodels.stats.contingency_tables import mcnemar as exact_mcnemar
 
     if len(a) != len(b):
         raise ValueError(f"paired results need the same questions, got {len(a)} and {len(b)}")
-    only_a = sum(x and not y for x, y in zip(a, b, strict=True))
-    only_b = sum(y and not x for x, y in zip(a, b, strict=True))
-    p = binomtest(only_a, only_a + only_b).pvalue if only_a + only_b else 1.0
-    return only_a, only_b, float(p)
+    pairs = list(zip(a, b, strict=True))
+    table = [[sum(x and y for x, y in pairs), sum(x and not y for x, y in pairs)]]
+    table.append([sum(y and not x for x, y in pairs), sum(not (x or y) for x, y in pairs)])
+    p = exact_mcnemar(table, exact=True).pvalue
+    return table[0][1], table[1][0], float(min(1.0, p))
 
 
 def _json(path: Path) -> Any:
@@ -115,7 +125,7 @@ def run_result(run_dir: Path) -> dict[str, Any] | None:
         "seed": config["seed"],
         "max_steps": config["train"]["max_steps"],
         "steps": summary.get("steps", 0),
-        "tokens_seen": summary.get("tokens_total", 0),
+        "tokens_seen": summary.get("tokens_presented", 0),
         "benchmarks": _bench_rows(evaluated),
         "id_mean": evaluated["id_mean"],
         "ood_mean": evaluated["ood_mean"],
@@ -126,7 +136,7 @@ def run_result(run_dir: Path) -> dict[str, Any] | None:
         "timing": _json(run_dir / "timing.json") or {},
         "config": config,
     }
-    if config["method"] == "mind":
+    if METHOD_TABLE[config["method"]].uses_metanet:
         result["trajectory"] = weight_trajectory(run_dir, config["train"]["max_steps"])
     return result
 
@@ -144,13 +154,14 @@ def paired_with_mind(out: Path, runs: dict[str, dict[str, Any]]) -> list[dict[st
     rows = []
     right = {name: correctness(out / name) for name in runs}  # each file read once
     for name, run in runs.items():
-        if run["method"] != "mind":
+        if not METHOD_TABLE[run["method"]].uses_metanet:
             continue
         mind = right[name]
         others = [
             other
             for other, r in runs.items()
-            if r["method"] == "zero_shot" or (r["seed"] == run["seed"] and r["method"] != "mind")
+            if not METHOD_TABLE[r["method"]].trains
+            or (r["seed"] == run["seed"] and not METHOD_TABLE[r["method"]].uses_metanet)
         ]
         for other in others:
             theirs = right[other]
@@ -276,7 +287,10 @@ def _accuracy_rows(results: dict[str, Any]) -> list[list[Any]]:
             )
         for r in runs:
             rows.append(
-                [method if len(runs) == 1 else "", "–" if method == "zero_shot" else r["seed"]]
+                [
+                    method if len(runs) == 1 else "",
+                    "–" if not METHOD_TABLE[method].trains else r["seed"],
+                ]
                 + [_acc(b) for b in r["benchmarks"].values()]
                 + [_pct(r["id_mean"]), _pct(r["ood_mean"])]
                 + [_gain(r["gain_id"]), _gain(r["gain_ood"])]
@@ -322,7 +336,7 @@ def _latent_section(results: dict[str, Any]) -> str:
             b = r["base_latent"]
             rows.append([f"base student (probe seed {r['seed']})", b["n_points"]])
             rows[-1] += [b["n_clusters"], f"{b['purity']:.3f}", f"{b['nmi']:.3f}"]
-        if r["method"] != "zero_shot":
+        if METHOD_TABLE[r["method"]].trains:
             lat = r["latent"]
             rows.append([name, lat["n_points"], lat["n_clusters"], f"{lat['purity']:.3f}"])
             rows[-1] += [f"{lat['nmi']:.3f}"]
@@ -341,7 +355,7 @@ def _paired_section(results: dict[str, Any]) -> str:
 def _trajectory_section(results: dict[str, Any]) -> str:
     parts = []
     for name, r in results["runs"].items():
-        if r["method"] != "mind" or not r.get("trajectory"):
+        if not METHOD_TABLE[r["method"]].uses_metanet or not r.get("trajectory"):
             continue
         names = [p for p in PERSPECTIVES if any(p in t["weights"] for t in r["trajectory"])]
         rows = [
@@ -410,6 +424,7 @@ def _image(figures: dict[str, Path], key: str, doc: Path, alt: str) -> str:
 
 
 def render(results: dict[str, Any], args: argparse.Namespace, figures: dict[str, Path]) -> str:
+    """docs/results.md from templates/results.md: numbers and figures, then the notes."""
     out, doc = args.out, args.doc
     bench_headers = [f"{name} ({kind.upper()})" for name, (_, kind) in BENCHMARKS.items()]
     commands = "\n".join(results["commands"]) or "(none recorded)"
@@ -419,93 +434,34 @@ def render(results: dict[str, Any], args: argparse.Namespace, figures: dict[str,
         if results["unfinished"]
         else ""
     )
-    return f"""# Quality experiment: MIND and its baselines on a 135M student
-
-Generated by `experiments/quality.py` on {results["generated"]} from `{_link(out, doc)}`.
-Do not edit by hand: the analysis below comes from `docs/results_notes.md`.{unfinished}
-
-## Setup
-
-{_setup_section(results)}
-
-## Commands
-
-Every number below comes from (run from the repository root; rerunning resumes and skips
-finished runs; `--report-only` only rebuilds this page):
-
-```bash
-{commands}
-```
-
-## Accuracy (%, Wilson 95% interval)
-
-{
-        _table(
-            ["method", "seed", *bench_headers, "ID mean", "OOD mean", "gain ID", "gain OOD"],
-            _accuracy_rows(results),
-        )
-        if results["methods"]
-        else "_No finished run yet._"
-    }
-
-Gains are over zero_shot (the untrained student), in accuracy points. A mean row's interval
-is the Wilson interval at the seed-mean accuracy: it reflects the sampling of the evaluated
-questions (shared by every seed); the range over seeds is given beside it.{
-        _image(figures, "accuracy", doc, "Accuracy per benchmark and method")
-    }
-
-## Paired comparison: mind against each baseline on the same questions
-
-Each row counts the evaluated questions only one of the two students answers right; p is
-the exact two-sided McNemar test (a binomial test on those disagreements), the right test
-for two students scored on the same questions. p < 0.05 would be a difference beyond the
-luck of which questions were drawn; with many rows, a few small p are expected by chance.
-
-{_paired_section(results)}
-
-## Token budget
-
-Trained tokens are the labelled (assistant) tokens, counted with the student's tokenizer
-exactly as the trainer encodes them; sft sees one rationale per question, so it takes more
-steps to spend the same budget. In mind the first `warmup_fraction` of steps trains
-MetaNet only.
-
-{_budget_section(results["budget"])}
-
-## Latent analysis (probe set of training questions)
-
-{_latent_section(results) if results["runs"] else "_No finished run yet._"}{
-        _image(figures, "latent", doc, "t-SNE maps of the students' rationale representations")
-    }
-
-Each point is one probe rationale (the last hidden layer, mean-pooled over its tokens),
-coloured by perspective; clusters are the Dirichlet-process mixture's. The interactive
-maps are `latent.html` in each run's directory.
-
-## MIND perspective weights over training
-
-Left: MetaNet's score per perspective; right: the perspective's weight in the loss, after
-the beta rule drops the ones scoring under beta x the best (weight 0) and the rest are
-renormalised; warm-up shaded. The table gives the mean weight per tenth of the steps; each
-run's `report.html` has every other curve.{
-        _image(figures, "weights", doc, "MetaNet weight per perspective over training")
-    }
-
-{_trajectory_section(results)}
-
-## Wall time per method (mean over seeds)
-
-{_wall_section(results) if results["methods"] else "_No finished run yet._"}
-
-Train includes loading data and the model; eval and latent cover the trained student: the
-base student's evaluation (once) and latent map (once per seed) are cached, so their cost
-falls on zero_shot and on the first run of each seed. "Tokens seen" counts every token of
-the trained sequences, prompts included.
-
-## What limits this result
-
-{notes}
-"""
+    return TEMPLATES.get_template("results.md").render(
+        generated=results["generated"],
+        out_link=_link(out, doc),
+        unfinished=unfinished,
+        setup=_setup_section(results),
+        commands=commands,
+        accuracy=(
+            _table(
+                ["method", "seed", *bench_headers, "ID mean", "OOD mean", "gain ID", "gain OOD"],
+                _accuracy_rows(results),
+            )
+            if results["methods"]
+            else NO_RUN
+        ),
+        accuracy_image=_image(figures, "accuracy", doc, "Accuracy per benchmark and method"),
+        paired=_paired_section(results),
+        budget=_budget_section(results["budget"]),
+        latent=_latent_section(results) if results["runs"] else NO_RUN,
+        latent_image=_image(
+            figures, "latent", doc, "t-SNE maps of the students' rationale representations"
+        ),
+        weights_image=_image(
+            figures, "weights", doc, "MetaNet weight per perspective over training"
+        ),
+        trajectory=_trajectory_section(results),
+        wall=_wall_section(results) if results["methods"] else NO_RUN,
+        notes=notes,
+    )
 
 
 def _metrics(run_dir: Path) -> list[dict[str, Any]]:
@@ -527,12 +483,14 @@ def write_figures(results: dict[str, Any], out: Path, folder: Path) -> dict[str,
             panels.append(
                 (f"base student (seed {r['seed']})", _json(out / name / "base/latent.json"))
             )
-        if r["method"] != "zero_shot":
+        if METHOD_TABLE[r["method"]].trains:
             panels.append((name, _json(out / name / "latent.json")))
     if panels:
         figures["latent"] = quality_figures.latent_grid(panels, folder / "latent.png")
     mind_runs = [
-        (n, _metrics(out / n)) for n, r in results["runs"].items() if r["method"] == "mind"
+        (n, _metrics(out / n))
+        for n, r in results["runs"].items()
+        if METHOD_TABLE[r["method"]].uses_metanet
     ]
     if mind_runs:
         figures["weights"] = quality_figures.weight_curves(mind_runs, folder / "mind_weights.png")

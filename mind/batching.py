@@ -81,12 +81,13 @@ class ExampleTokenizer:
         return Encoded(ids, labels, list(range(first - 1, first - 1 + len(ans))))
 
     def encode_example(
-        self, index: int, example: Example, slot_names: list[str], method: str
+        self, index: int, example: Example, slot_names: list[str], sbs_tasks: bool = False
     ) -> Group:
-        """Encode the slots of one example that the method trains on; ConfigError
-        (`train.max_seq_len`) naming the question when its prompt and answer do not fit."""
+        """Encode the slots of one example that the method trains on (sbs: its two tasks);
+        ConfigError (`train.max_seq_len`) naming the question when its prompt and answer do
+        not fit."""
         try:
-            return self._encode_example(index, example, slot_names, method)
+            return self._encode_example(index, example, slot_names, sbs_tasks)
         except PromptTooLong as exc:
             raise ConfigError(
                 "train.max_seq_len",
@@ -96,10 +97,10 @@ class ExampleTokenizer:
             ) from None
 
     def _encode_example(
-        self, index: int, example: Example, slot_names: list[str], method: str
+        self, index: int, example: Example, slot_names: list[str], sbs_tasks: bool
     ) -> Group:
         q = example.question
-        if method == "sbs":
+        if sbs_tasks:
             text = next(iter(example.rationales.values()))
             return Group(
                 index,

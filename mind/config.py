@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mind.errors import MindError
 
@@ -103,25 +103,155 @@ class TrainConfig(Section):
     )
     specialist_perspective: str | None = Field(None, description="Perspective of specialist.")
     instruction: str = Field(DEFAULT_INSTRUCTION, description="Appended to every question.")
+    probe_questions: int = Field(
+        4,
+        ge=0,
+        description="Fixed training questions whose per-perspective CE is logged (0 = off).",
+    )
+    probe_every: int = Field(1, gt=0, description="Log the probe CE every N optimiser steps.")
+
+
+MindPreset = Literal["paper", "adaptive"]
+MetaTarget = Literal["raw", "excess", "progress", "centred"]
+SelectOn = Literal["score", "prob"]
+ProgramRule = Literal["keep", "no_consistency", "drop"]
+
+# The values each `mind.preset` gives the fields it governs (keys set explicitly win).
+# `paper` is the method spec read literally; `adaptive` is the recommended curriculum
+# chosen from the controlled test (docs/method-notes.md, "Presets").
+MIND_PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {
+        "meta_target": "raw",
+        "ema_momentum": None,
+        "tau_meta": 1.0,
+        "select_on": "score",
+        "beta": 0.7,
+        "beta_end": None,
+        "min_selected": 1,
+        "metanet_polyak": None,
+        "meta_lr": None,
+        "meta_lr_scale": 0.1,
+        "meta_accum_scale": 4,
+        "meta_weight_decay": 0.01,
+        "meta_lr_schedule": "constant",
+        "program_rationales": "keep",
+    },
+    "adaptive": {
+        "meta_target": "progress",
+        "ema_momentum": 0.5,
+        "tau_meta": 0.1,
+        "select_on": "prob",
+        "beta": 0.7,
+        "beta_end": None,
+        "min_selected": 2,
+        "metanet_polyak": 0.8,
+        "meta_lr": 1e-3,
+        "meta_lr_scale": 1.0,
+        "meta_accum_scale": 1,
+        "meta_weight_decay": 0.0,
+        "meta_lr_schedule": "constant",
+        "program_rationales": "no_consistency",
+    },
+}
+DEFAULT_MIND_PRESET: MindPreset = "adaptive"
+_ADAPTIVE = MIND_PRESETS[DEFAULT_MIND_PRESET]
 
 
 class MindConfig(Section):
+    """MIND's settings. Fields named in `MIND_PRESETS` take the preset's value unless set."""
+
+    preset: MindPreset = Field(
+        DEFAULT_MIND_PRESET,
+        description="Values of the curriculum fields below that are not set: 'paper' (the "
+        "spec read literally) or 'adaptive' (recommended; docs/method-notes.md).",
+    )
     encoder: str = Field("all-MiniLM-L6-v2", description="Sentence-transformers model.")
     metanet_dim: int = Field(256, gt=0, description="MetaNet width d.")
     metanet_heads: int = Field(4, gt=0, description="Self-attention heads (synergy).")
     warmup_fraction: float = Field(0.1, ge=0, lt=1, description="Steps where only MetaNet trains.")
-    meta_lr_scale: float = Field(0.1, gt=0, description="MetaNet lr = scale x student lr.")
-    meta_accum_scale: int = Field(4, gt=0, description="MetaNet accumulation x student's.")
-    tau_meta: float = Field(1.0, gt=0, description="Temperature of softmax(-L_real/tau).")
-    ema_momentum: float | None = Field(
-        None, ge=0, lt=1, description="EMA of per-perspective loss as target (off)."
+    meta_lr: float | None = Field(
+        _ADAPTIVE["meta_lr"],
+        gt=0,
+        description="MetaNet's own learning rate; unset = the student's train.lr.",
     )
-    beta: float = Field(0.7, ge=0, le=1, description="Select k with s_k >= beta*max s.")
+    meta_lr_scale: float = Field(
+        _ADAPTIVE["meta_lr_scale"],
+        gt=0,
+        description="Joint-phase MetaNet lr = scale x its warm-up lr.",
+    )
+    meta_accum_scale: int = Field(
+        _ADAPTIVE["meta_accum_scale"], gt=0, description="MetaNet accumulation x student's."
+    )
+    meta_weight_decay: float = Field(
+        _ADAPTIVE["meta_weight_decay"], ge=0, description="AdamW weight decay of MetaNet."
+    )
+    meta_lr_schedule: Literal["constant", "student"] = Field(
+        _ADAPTIVE["meta_lr_schedule"],
+        description="MetaNet's lr: constant, or decayed by the student's train.lr_schedule.",
+    )
+    metanet_polyak: float | None = Field(
+        _ADAPTIVE["metanet_polyak"],
+        ge=0,
+        lt=1,
+        description="Decay of a Polyak (EMA) average of MetaNet whose scores set the weights "
+        "(inertia that survives Adam's normalisation); off = the live MetaNet.",
+    )
+    meta_target: MetaTarget = Field(
+        _ADAPTIVE["meta_target"],
+        description="What MetaNet ranks: raw CE (low first), excess = CE minus the base "
+        "student's CE (low first), progress = recent CE decrease (high first), centred = CE "
+        "standardised within its perspective (low first).",
+    )
+    tau_meta: float = Field(
+        _ADAPTIVE["tau_meta"], gt=0, description="Temperature of MetaNet's target softmax."
+    )
+    ema_momentum: float | None = Field(
+        _ADAPTIVE["ema_momentum"],
+        ge=0,
+        lt=1,
+        description="EMA of the target per (question, perspective) across visits (off).",
+    )
+    select_on: SelectOn = Field(
+        _ADAPTIVE["select_on"],
+        description="score: keep s_k >= beta * max s; prob: keep softmax(s/tau_student)_k >= "
+        "beta * max, a margin in score that does not depend on the scores' level.",
+    )
+    beta: float = Field(_ADAPTIVE["beta"], ge=0, le=1, description="Selection threshold.")
+    beta_end: float | None = Field(
+        _ADAPTIVE["beta_end"],
+        ge=0,
+        le=1,
+        description="If set, beta moves linearly to this value over the joint steps.",
+    )
+    min_selected: int = Field(
+        _ADAPTIVE["min_selected"],
+        ge=1,
+        description="Best-scored perspectives always selected (2 keeps a consistency pair).",
+    )
     tau_student: float = Field(0.5, gt=0, description="Temperature of alpha softmax.")
     lambda_cons: float = Field(0.1, ge=0, description="Weight of the consistency loss.")
+    program_rationales: ProgramRule = Field(
+        _ADAPTIVE["program_rationales"],
+        description="Rationales that are programs (their result is never written out): keep, "
+        "leave them out of the consistency pairs, or drop them from training.",
+    )
+    collapse_warning_steps: int = Field(
+        10, gt=0, description="Warn when the selected set has had one member this many steps."
+    )
     no_synergy: bool = Field(False, description="Ablation: no self-attention in MetaNet.")
-    no_inertia: bool = Field(False, description="Ablation: weights from current losses.")
+    no_inertia: bool = Field(
+        False, description="Ablation: scores from the current target instead of MetaNet."
+    )
     no_consistency: bool = Field(False, description="Ablation: lambda = 0.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        """Fill the fields the preset governs and the config leaves unset."""
+        if not isinstance(data, dict):
+            return data
+        values = MIND_PRESETS.get(data.get("preset", DEFAULT_MIND_PRESET))
+        return data if values is None else values | data
 
 
 class TeacherConfig(Section):

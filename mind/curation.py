@@ -1,8 +1,9 @@
 """From raw questions and rationales to training examples, as method spec section 2 says.
 
-Per question: judge each rationale, keep one per perspective (configurable rule), apply
-difficulty-aware down-sampling and `min_perspectives`, and normalise every kept rationale
-to end with the canonical line `The answer is <gold>.`
+Per question: judge each rationale, keep one per perspective (configurable rule), flag
+(or drop) rationales that are programs, apply difficulty-aware down-sampling and
+`min_perspectives`, and normalise every kept rationale to end with the canonical line
+`The answer is <gold>.`
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mind.config import DataConfig
+from mind.config import DataConfig, ProgramRule
 from mind.data import Question, Rationale
 from mind.judge import rule_judge
 
@@ -24,6 +25,24 @@ _FINAL_LINE = re.compile(
     r"|^\s*#{4}[^\n]*$",
     re.IGNORECASE | re.MULTILINE,
 )
+
+
+_CODE_LINE = re.compile(
+    r"^\s*(?:#|def |return\b|import |from \w+ import |print\(|[A-Za-z_][A-Za-z0-9_]*\s*=[^=])"
+)
+PROGRAM_LINE_SHARE = 0.6
+
+
+def looks_like_program(text: str) -> bool:
+    """True when most non-empty lines are code (comments, assignments, def/return/print).
+
+    Such rationales (PoT, Faithful-CoT) leave the result to an interpreter, so the answer
+    after them is not derived in the text: the student's answer CE there is 1.7-3.3 nats
+    against 0.03-0.26 after prose (issue 11).
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    code = sum(bool(_CODE_LINE.match(line)) for line in lines)
+    return bool(lines) and code / len(lines) >= PROGRAM_LINE_SHARE
 
 
 def canonical_line(answer: str) -> str:
@@ -50,6 +69,7 @@ class Example:
     question: Question
     rationales: dict[str, str]  # perspective id -> normalised rationale text
     teachers: dict[str, str] = field(default_factory=dict)
+    programs: frozenset[str] = frozenset()  # perspectives whose rationale is a program
 
 
 @dataclass
@@ -62,6 +82,8 @@ class CurationReport:
     kept: int = 0
     rationales_in: int = 0
     rationales_rejected: int = 0
+    program_rationales: int = 0
+    programs_dropped: int = 0
     per_perspective: dict[str, int] = field(default_factory=dict)
 
 
@@ -109,8 +131,13 @@ def curate(
     cfg: DataConfig,
     seed: int,
     judge: Judge = flag_or_rule_judge,
+    programs: ProgramRule = "keep",
 ) -> tuple[list[Example], CurationReport]:
-    """Build training examples; the same inputs and seed always give the same output."""
+    """Build training examples; the same inputs and seed always give the same output.
+
+    `programs="drop"` removes program rationales before `min_perspectives` applies; the
+    other rules keep them, flagged in `Example.programs` for the trainer.
+    """
     rng = random.Random(seed)
     report = CurationReport(questions_in=len(questions), rationales_in=len(rationales))
     questions = _split_filter(questions, rationales, cfg)
@@ -140,6 +167,12 @@ def curate(
                 report.easy_dropped += 1
                 continue
         kept = {p: _pick(grouped[q.id][p], cfg, rng) for p in perspectives if grouped[q.id][p]}
+        flagged = frozenset(p for p, r in kept.items() if looks_like_program(r.rationale))
+        report.program_rationales += len(flagged)
+        if programs == "drop":
+            report.programs_dropped += len(flagged)
+            kept = {p: r for p, r in kept.items() if p not in flagged}
+            flagged = frozenset()
         if len(kept) < cfg.min_perspectives:
             report.below_min_perspectives += 1
             continue
@@ -148,6 +181,7 @@ def curate(
                 q,
                 {p: normalise_ending(r.rationale, q.answer) for p, r in kept.items()},
                 {p: r.teacher for p, r in kept.items()},
+                flagged,
             )
         )
         if cfg.max_questions and len(examples) == cfg.max_questions:

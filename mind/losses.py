@@ -36,7 +36,13 @@ def meta_loss(scores: torch.Tensor, student_ce: torch.Tensor, mask: torch.Tensor
 
 
 def jsd(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
-    """Jensen-Shannon divergence between distributions given as log-probs [..., V] -> [...]."""
+    """Jensen-Shannon divergence between distributions given as log-probs [..., V] -> [...].
+
+    -inf log-probs (exact zeros) are floored at the dtype's lowest finite value first: the
+    value is unchanged, and logaddexp(-inf, -inf) no longer sends NaN back in the gradient.
+    """
+    floor = torch.finfo(log_p.dtype).min
+    log_p, log_q = log_p.clamp_min(floor), log_q.clamp_min(floor)
     log_m = torch.logaddexp(log_p, log_q) - math.log(2.0)
     return 0.5 * (_kl(log_p, log_m) + _kl(log_q, log_m))
 
@@ -65,10 +71,28 @@ def consistency_loss(
     return (alpha[:, i] * alpha[:, j] * pair_mean).sum(-1)
 
 
-def select(scores: torch.Tensor, mask: torch.Tensor, beta: float) -> torch.Tensor:
-    """Selected set I = {k : s_k >= beta * max_j s_j} over present slots. Returns bool [Q, P]."""
-    best = scores.masked_fill(~mask, float("-inf")).amax(-1, keepdim=True)
-    return mask & (scores >= beta * best)
+def select(
+    scores: torch.Tensor,
+    mask: torch.Tensor,
+    beta: float,
+    on: str = "score",
+    tau: float = 1.0,
+    min_selected: int = 1,
+) -> torch.Tensor:
+    """Selected set I over present slots, bool [Q, P].
+
+    on="score": I = {k : s_k >= beta * max_j s_j} (spec section 3). on="prob": the same rule
+    on softmax(s/tau), i.e. s_k >= max s - tau * ln(1/beta), which ignores the scores' level.
+    The `min_selected` best-scored present slots are always in I.
+    """
+    masked = scores.masked_fill(~mask, float("-inf"))
+    if on == "prob":
+        masked = masked_log_softmax(scores / tau, mask).exp().masked_fill(~mask, float("-inf"))
+    chosen = mask & (masked >= beta * masked.amax(-1, keepdim=True))
+    k = min(min_selected, scores.shape[-1])
+    top = scores.masked_fill(~mask, float("-inf")).topk(k, dim=-1).indices
+    forced = torch.zeros_like(mask).scatter(-1, top, True) & mask
+    return chosen | forced
 
 
 def selection_weights(scores: torch.Tensor, selected: torch.Tensor, tau: float) -> torch.Tensor:

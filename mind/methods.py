@@ -1,19 +1,27 @@
-"""What each training method trains on and how it weights it (method spec section 6).
+"""The training methods, one row each (method spec section 6): the whole of what a method is.
 
-A method is a row of the spec's table: which slots (perspectives, or the two tasks of
-distilling step-by-step) each question contributes, how the per-slot losses are weighted,
-and whether the consistency loss applies.
+A row says which rationales the method trains on, which slots its [Q, P] matrices have, how
+the per-slot losses are weighted, whether it trains at all and whether the consistency loss
+applies. MIND's curriculum variants are parameters of its row: `mind.preset` and the fields
+it governs (`mind.config.MIND_PRESETS`), and the ablation switches applied in `spec_for`.
+Adding a method is one row here and, if its weights are new, one rule in `fixed_weights` or
+`mind.assistant`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import torch
 
 from mind import losses
-from mind.config import MindConfig, RunConfig
+from mind.config import RunConfig
 from mind.curation import Example
+
+TrainsOn = Literal["nothing", "all_kept", "one_rationale", "one_perspective"]
+Slots = Literal["perspectives", "sbs_tasks", "specialist"]
+WeightRule = Literal["none", "uniform", "half_each", "metanet", "current_target"]
 
 
 @dataclass(frozen=True)
@@ -27,38 +35,59 @@ class Weights:
 
 @dataclass(frozen=True)
 class MethodSpec:
-    uses_metanet: bool
+    """One method. `trains_on`: every kept rationale, one per question (sft/sbs: the
+    preferred perspective, else the first kept), or one perspective (specialist)."""
+
+    trains_on: TrainsOn
+    slots: Slots
+    weights: WeightRule
     consistency: bool
 
+    @property
+    def trains(self) -> bool:
+        return self.trains_on != "nothing"
 
-# Which rationales each method sees is decided by the data (training_data.py) and the slots
-# (slot_names); this table holds what differs in the step itself.
+    @property
+    def uses_metanet(self) -> bool:
+        return self.weights == "metanet"
+
+    @property
+    def uses_assistant(self) -> bool:
+        """MIND's weights, with MetaNet or (no_inertia) straight from the current target."""
+        return self.weights in ("metanet", "current_target")
+
+
 METHODS: dict[str, MethodSpec] = {
-    "sft": MethodSpec(uses_metanet=False, consistency=False),
-    "sbs": MethodSpec(uses_metanet=False, consistency=False),
-    "uniform": MethodSpec(uses_metanet=False, consistency=False),
-    "mcc": MethodSpec(uses_metanet=False, consistency=True),
-    "mind": MethodSpec(uses_metanet=True, consistency=True),
-    "specialist": MethodSpec(uses_metanet=False, consistency=False),
+    "zero_shot": MethodSpec("nothing", "perspectives", "none", consistency=False),
+    "sft": MethodSpec("one_rationale", "perspectives", "uniform", consistency=False),
+    "sbs": MethodSpec("one_rationale", "sbs_tasks", "half_each", consistency=False),
+    "uniform": MethodSpec("all_kept", "perspectives", "uniform", consistency=False),
+    "mcc": MethodSpec("all_kept", "perspectives", "uniform", consistency=True),
+    "mind": MethodSpec("all_kept", "perspectives", "metanet", consistency=True),
+    "specialist": MethodSpec("one_perspective", "specialist", "uniform", consistency=False),
 }
+SBS_TASKS = ["task:answer", "task:rationale"]
 
 
 def spec_for(config: RunConfig) -> MethodSpec:
-    """The method's row, with the ablation switches applied to `mind`."""
-    if config.method != "mind":
-        return METHODS[config.method]
+    """The method's row, with the switches that change it applied (MIND's ablations)."""
+    spec = METHODS[config.method]
+    if not spec.uses_metanet:
+        return spec
     m = config.mind
-    return MethodSpec(
-        uses_metanet=not m.no_inertia,
-        consistency=not m.no_consistency and m.lambda_cons > 0,
+    return replace(
+        spec,
+        weights="current_target" if m.no_inertia else spec.weights,
+        consistency=spec.consistency and not m.no_consistency and m.lambda_cons > 0,
     )
 
 
 def slot_names(config: RunConfig, perspectives: list[str]) -> list[str]:
-    """The slots of the [Q, P] matrices: perspectives, or the two sbs tasks."""
-    if config.method == "sbs":
-        return ["task:answer", "task:rationale"]
-    if config.method == "specialist":
+    """The slots of the [Q, P] matrices: perspectives, the two sbs tasks, or one perspective."""
+    slots = METHODS[config.method].slots
+    if slots == "sbs_tasks":
+        return list(SBS_TASKS)
+    if slots == "specialist":
         return [config.train.specialist_perspective or ""]
     return perspectives
 
@@ -70,33 +99,11 @@ def single_rationale(example: Example, preferred: str | None) -> Example:
         example.question,
         {persp: example.rationales[persp]},
         {persp: example.teachers.get(persp, "")},
+        example.programs & {persp},
     )
 
 
-def fixed_weights(method: str, mask: torch.Tensor) -> Weights:
-    """Weights of the methods without MetaNet: 0.5 per task for sbs, else 1/K (1 for K=1)."""
-    alpha = 0.5 * mask.float() if method == "sbs" else losses.uniform_weights(mask)
+def fixed_weights(spec: MethodSpec, mask: torch.Tensor) -> Weights:
+    """Weights of the methods without MetaNet: 0.5 per task (sbs), else 1/K (1 for K=1)."""
+    alpha = 0.5 * mask.float() if spec.weights == "half_each" else losses.uniform_weights(mask)
     return Weights(scores=alpha, alpha=alpha, selected=mask.clone())
-
-
-def current_loss_weights(student_ce: torch.Tensor, mask: torch.Tensor, cfg: MindConfig) -> Weights:
-    """The no_inertia ablation: weights from this step's losses, softmax(-L/tau), no MetaNet."""
-    scores = losses.masked_log_softmax(-student_ce.detach() / cfg.tau_meta, mask).exp()
-    scores = scores.nan_to_num(0.0)
-    selected = losses.select(scores, mask, cfg.beta)
-    alpha = losses.masked_log_softmax(-student_ce.detach() / cfg.tau_meta, selected).exp()
-    return Weights(scores=scores, alpha=alpha.nan_to_num(0.0), selected=selected)
-
-
-def metanet_weights(scores: torch.Tensor, mask: torch.Tensor, cfg: MindConfig) -> Weights:
-    """Selection by the beta-threshold rule, then alpha = softmax over I of s/tau_student."""
-    selected = losses.select(scores.detach(), mask, cfg.beta)
-    alpha = losses.selection_weights(scores, selected, cfg.tau_student)
-    return Weights(scores=scores.detach(), alpha=alpha, selected=selected)
-
-
-def warmup_weights(scores: torch.Tensor, mask: torch.Tensor) -> Weights:
-    """During MIND warm-up the weights are uniform (the student is not updated anyway)."""
-    return Weights(
-        scores=scores.detach(), alpha=losses.uniform_weights(mask), selected=mask.clone()
-    )

@@ -19,6 +19,7 @@ from mind import checkpoint
 from mind.config import ConfigError, RunConfig, TrainConfig, dump_config
 from mind.curation import Example
 from mind.curves import learning_curve
+from mind.methods import METHODS
 from mind.progress import EVALUATING_BASE, EVALUATING_TRAINED, StageAs
 from mind.reporter import Reporter
 from mind.training_data import probe_examples
@@ -134,8 +135,12 @@ def cached_base(
 
 
 def _base_eval(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[str, Any]:
+    """The base student's evaluation, cached per student, benchmark files and extractor
+    version (a cached score from an older extractor is not reused)."""
+    from mind.answers import EXTRACTOR_VERSION
+
     benchmarks = [(b.model_dump(), _file_sha(b.path)) for b in config.eval.benchmarks]
-    payload = [benchmarks, config.eval.max_new_tokens]
+    payload = [benchmarks, config.eval.max_new_tokens, EXTRACTOR_VERSION]
     return cached_base(
         base_cache_key(config, "eval", payload),
         out_dir,
@@ -167,7 +172,7 @@ def _stage_eval(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[st
     reporter.progress(EVALUATING_BASE, 0.0)
     base = _base_eval(config, out_dir / "base", StageAs(reporter, EVALUATING_BASE))
     reporter.progress(EVALUATING_BASE, 1.0)  # also when the result came from the cache
-    if config.method == "zero_shot":
+    if not METHODS[config.method].trains:
         shutil.copytree(out_dir / "base", out_dir, dirs_exist_ok=True)
         result = base
     else:
@@ -188,7 +193,7 @@ def _stage_analyze(
     examples = probe_examples(config, rationales)
     base = _base_latent(config, examples, out_dir / "base")
     reporter.progress("analyzing", 0.5)
-    if config.method == "zero_shot":
+    if not METHODS[config.method].trains:
         shutil.copytree(out_dir / "base", out_dir, dirs_exist_ok=True)
         latent = base
     else:

@@ -14,6 +14,11 @@ import plotly.graph_objects as go
 from mind.perspectives import BUILTIN, builtin_order
 from mind.step_record import LOSSES, StepRecord
 
+CURRICULUM_LABELS = {  # StepRecord scalar -> legend label
+    "selected_size": "mean |selected set|",
+    "selection_entropy": "selection entropy (nats)",
+    "score_loss_rank_corr": "Spearman(scores, -CE)",
+}
 MEANS = {"ID mean": "id_mean", "OOD mean": "ood_mean"}  # bar label -> eval.json key
 # One colour per perspective on every chart and page: the eight built-in perspectives get
 # eight distinct colours (Okabe-Ito, colour-blind safe, plus grey); `other:*` ones follow.
@@ -137,6 +142,38 @@ def selected_set_size(metrics: Sequence[StepRecord]) -> go.Figure:
     return style_figure(
         fig, "Selected perspectives per question", "optimizer step", "mean |selected set|"
     )
+
+
+def curriculum_curves(metrics: Sequence[StepRecord]) -> go.Figure:
+    """Selected-set size, selection entropy and the score/loss rank correlation per step."""
+    fig = go.Figure()
+    for name, label in CURRICULUM_LABELS.items():
+        rows = [r for r in metrics if r.get(name) is not None]
+        if rows:
+            steps = [r.step for r in rows]
+            fig.add_trace(
+                go.Scatter(x=steps, y=[r.get(name) for r in rows], mode="lines", name=label)
+            )
+    return style_figure(fig, "How MetaNet selects", "optimizer step", "value")
+
+
+def probe_ce_curves(metrics: Sequence[StepRecord]) -> go.Figure:
+    """CE of each perspective on the fixed probe questions, per step it was measured."""
+    rows = [r for r in metrics if r.probe_ce]
+    ids = sorted({p for r in rows for p in r.probe_ce}, key=builtin_order)
+    fig = go.Figure()
+    for perspective in ids:
+        points = [r for r in rows if perspective in r.probe_ce]
+        fig.add_trace(
+            go.Scatter(
+                x=[r.step for r in points],
+                y=[r.probe_ce[perspective] for r in points],
+                mode="lines",
+                name=perspective,
+                line={"color": perspective_colour(perspective)},
+            )
+        )
+    return style_figure(fig, "Probe-set CE per perspective", "optimizer step", "CE (nats/token)")
 
 
 def _accuracies(eval_json: dict[str, Any], categories: list[str]) -> list[float | None]:

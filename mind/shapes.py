@@ -25,6 +25,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from mind.readers import DataError
+
 SHAPES = ("columns", "alpaca", "chat")
 ROLES = ("id", "question", "answer", "rationale", "perspective", "choices")
 REQUIRED = {"questions": ("question", "answer"), "rationales": ("question", "rationale")}
@@ -229,8 +231,6 @@ def mapped_items(
 ) -> Iterator[tuple[int, Any]]:
     """A reader's `(line, record or DataError)` stream with each record mapped to the
     canonical schema; a record that does not fit becomes a DataError naming its field."""
-    from mind.data import DataError
-
     for line, item in items:
         if isinstance(item, dict):
             try:

@@ -1,10 +1,13 @@
 """One optimizer step's record, as the trainer logs it and the studio stores and charts it.
 
-A `metrics.jsonl` line is `as_dict()` of one record: `step`, `phase`, `epoch`, every scalar
-(`loss`, `sft_loss`, `cons_loss`, `meta_loss`, `lr`, `tokens`, `tokens_total`,
-`tokens_per_s`, and whatever the trainer adds) and `perspectives` {id: stats}. The
-database stores the scalars as named points and the stats as one row per perspective;
-charts read the records back, so no reader reshapes dicts of its own.
+The trainer builds one per optimizer step (`mind.trainer.Trainer.optimiser_step`) and
+reports `as_dict()` of it: a `metrics.jsonl` line holds `step`, `phase`, `epoch`, every
+scalar (`LOSSES`, `lr`, `tokens` presented, `tokens_trained` (the ones that received
+gradient), their running totals `tokens_total` and `tokens_trained_total`, `tokens_per_s`,
+and the `CURRICULUM` measures), `probe_ce` {perspective: CE on the fixed probe questions}
+(empty on steps without a probe) and `perspectives` {id: stats}. The database stores the
+scalars as named points, the probe CE as points named `probe_ce:<id>` and the stats as one
+row per perspective; charts read the records back, so no reader reshapes dicts of its own.
 """
 
 from __future__ import annotations
@@ -14,7 +17,12 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 LOSSES = ("loss", "sft_loss", "cons_loss", "meta_loss")
-LABELS = ("step", "phase", "epoch", "perspectives")  # the keys that are not scalars
+# How MetaNet selects, per step: mean size of the selected set per question, mean entropy
+# (nats) of the weights, mean per-question Spearman of the scores with -CE (None if no row
+# has two perspectives).
+CURRICULUM = ("selected_size", "selection_entropy", "score_loss_rank_corr")
+LABELS = ("step", "phase", "epoch", "perspectives", "probe_ce")  # the keys that are not scalars
+PROBE_PREFIX = "probe_ce:"  # a perspective's probe CE as a named scalar series
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class StepRecord:
     epoch: int | None = None
     scalars: dict[str, float | None] = field(default_factory=dict)
     perspectives: dict[str, PerspectiveStats] = field(default_factory=dict)
+    probe_ce: dict[str, float] = field(default_factory=dict)
 
     def get(self, name: str) -> float | None:
         """A scalar by name; None if this step did not log it (e.g. meta_loss in warm-up)."""
@@ -61,7 +70,12 @@ class StepRecord:
             for pid, values in (record.get("perspectives") or {}).items()
         }
         return cls(
-            int(record["step"]), record.get("phase"), record.get("epoch"), scalars, perspectives
+            int(record["step"]),
+            record.get("phase"),
+            record.get("epoch"),
+            scalars,
+            perspectives,
+            dict(record.get("probe_ce") or {}),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,4 +85,5 @@ class StepRecord:
             "epoch": self.epoch,
             **self.scalars,
             "perspectives": {pid: asdict(s) for pid, s in self.perspectives.items()},
+            "probe_ce": dict(self.probe_ce),
         }

@@ -3,8 +3,10 @@
 An optimiser step is `grad_accum` micro-batches of `questions_per_batch` questions, each
 question bringing all its kept rationales. The method decides the per-rationale weights
 (`mind.methods`); the losses are in `mind.losses`. For `mind`, the first `warmup_fraction`
-of steps trains MetaNet alone (the student is not updated), then both train jointly, with
-MetaNet on a smaller learning rate and a longer accumulation (inertia).
+of steps trains MetaNet alone (the student is not updated), then both train jointly; the
+teaching assistant (`mind.assistant`) owns MetaNet, its target and the selection rule.
+Each step yields a `mind.step_record.StepRecord`; `tokens_trained` counts only the tokens
+that received gradient, `tokens` every token presented.
 """
 
 from __future__ import annotations
@@ -21,21 +23,13 @@ import numpy as np
 import torch
 
 from mind import checkpoint, distributed, losses
-from mind.batching import Batch, ExampleTokenizer, collate
+from mind.assistant import TeachingAssistant, rank_correlation, selection_entropy
+from mind.batching import Batch, ExampleTokenizer, Group, collate
 from mind.config import RunConfig
-from mind.encoder import embed_texts, pair_text
 from mind.forward import student_forward
-from mind.metanet import MetaNet
-from mind.methods import (
-    Weights,
-    current_loss_weights,
-    fixed_weights,
-    metanet_weights,
-    slot_names,
-    spec_for,
-    warmup_weights,
-)
+from mind.methods import Weights, fixed_weights, slot_names, spec_for
 from mind.reporter import NullReporter, Reporter
+from mind.step_record import LOSSES, PerspectiveStats, StepRecord
 from mind.student import load_student, load_tokenizer, pick_device
 from mind.training_data import TrainingData
 
@@ -47,8 +41,9 @@ class Position:
     step: int = 0
     epoch: int = 0
     cursor: int = 0
-    meta_pending: int = 0  # micro-batches of MetaNet gradient not yet applied
     tokens_total: int = 0
+    tokens_trained_total: int = 0
+    single_streak: int = 0  # joint steps in a row whose selected set had one member
 
 
 @dataclass
@@ -58,6 +53,8 @@ class MicroResult:
     cons_loss: float | None
     meta_loss: float | None
     tokens: int
+    tokens_trained: int
+    rank_corr: float | None
     weights: Weights
     mask: torch.Tensor
 
@@ -93,7 +90,7 @@ def lr_factor(schedule: str, joint_step: int, joint_steps: int) -> float:
 
 
 def warmup_steps(config: RunConfig) -> int:
-    """MIND warm-up length: a fraction of all optimiser steps (0 for other methods)."""
+    """MIND warm-up length: a fraction of all optimiser steps (0 without MetaNet)."""
     if not spec_for(config).uses_metanet:
         return 0
     return round(config.mind.warmup_fraction * config.train.max_steps)
@@ -104,7 +101,14 @@ def data_fingerprint(data: TrainingData) -> str:
     return hashlib.sha256(json.dumps([data.perspectives, rows]).encode()).hexdigest()
 
 
+def _mean(values: list[float | None]) -> float | None:
+    real = [v for v in values if v is not None]
+    return sum(real) / len(real) if real else None
+
+
 class Trainer:
+    """`Trainer(...)` only reads the config; `setup()` loads, encodes and embeds."""
+
     def __init__(self, config: RunConfig, data: TrainingData, out_dir: Path, reporter: Reporter):
         self.config, self.data, self.out_dir, self.reporter = config, data, out_dir, reporter
         self.spec = spec_for(config)
@@ -114,62 +118,83 @@ class Trainer:
         if not self.ranks.is_main:
             self.reporter = NullReporter()
         self.warmup = warmup_steps(config)
+        self.joint_steps = config.train.max_steps - self.warmup
         self.pos = Position()
-        torch.manual_seed(config.seed)
-        self.tokenizer = load_tokenizer(config.student)
-        encoder = ExampleTokenizer(
-            self.tokenizer, config.train.instruction, config.train.max_seq_len
-        )
-        self.groups = [
-            encoder.encode_example(i, ex, self.slots, config.method)
-            for i, ex in enumerate(data.examples)
-        ]
-        self.model = load_student(config.student, config.train).to(self.device)
-        self.model.train()
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        t = config.train
-        self.optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
-        joint_steps = t.max_steps - self.warmup
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda j: lr_factor(t.lr_schedule, j, joint_steps)
-        )
-        self.metanet: MetaNet | None = None
-        self.ema: torch.Tensor | None = None
-        if self.spec.uses_metanet:
-            self._setup_metanet()
+        self.tokenizer: Any = None
+        self.groups: list[Group] = []
+        self.probe_groups: list[Group] = []
+        self.no_consistency_slots = torch.zeros(len(data.examples), len(self.slots), dtype=bool)
+        self.model: Any = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.scheduler: torch.optim.lr_scheduler.LambdaLR | None = None
+        self.assistant: TeachingAssistant | None = None
+        if self.spec.uses_assistant:
+            self.assistant = TeachingAssistant(
+                config, self.slots, self.spec.uses_metanet, self.joint_steps
+            )
 
     # -- setup ---------------------------------------------------------------------------
 
-    def _setup_metanet(self) -> None:
-        m = self.config.mind
-        pairs = [
-            (i, s, pair_text(ex.question.question, ex.rationales[p]))
+    def setup(self) -> Trainer:
+        """Load the tokenizer and student, encode the data, build optimisers and MetaNet."""
+        config, t = self.config, self.config.train
+        torch.manual_seed(config.seed)
+        self.tokenizer = load_tokenizer(config.student)
+        encoder = ExampleTokenizer(self.tokenizer, t.instruction, t.max_seq_len)
+        sbs = self.spec.slots == "sbs_tasks"
+        self.groups = [
+            encoder.encode_example(i, ex, self.slots, sbs)
             for i, ex in enumerate(self.data.examples)
-            for s, p in enumerate(self.slots)
-            if p in ex.rationales
         ]
-        self.reporter.event("info", f"embedding {len(pairs)} rationales with {m.encoder}")
-        if not self.ranks.is_main:
-            distributed.barrier(self.ranks)  # rank 0 fills the embedding cache first
-        vectors = embed_texts([t for _, _, t in pairs], m.encoder, self.out_dir / "embeddings.pt")
-        if self.ranks.is_main:
-            distributed.barrier(self.ranks)
-        self.embeddings = torch.zeros(len(self.data.examples), len(self.slots), vectors.shape[1])
-        for (i, s, _), v in zip(pairs, vectors, strict=True):
-            self.embeddings[i, s] = v
-        self.metanet = MetaNet(
-            vectors.shape[1],
-            len(self.slots),
-            m.metanet_dim,
-            m.metanet_heads,
-            synergy=not m.no_synergy,
-        ).to(self.device)
-        self.meta_optimizer = torch.optim.AdamW(self.metanet.parameters(), lr=self.config.train.lr)
+        self.probe_groups = self.groups[: t.probe_questions]
+        if config.mind.program_rationales == "no_consistency":
+            for i, ex in enumerate(self.data.examples):
+                for p in ex.programs & set(self.slots):
+                    self.no_consistency_slots[i, self.slots.index(p)] = True
+        self.model = load_student(config.student, t).to(self.device)
+        self.model.train()
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda j: lr_factor(t.lr_schedule, j, self.joint_steps)
+        )
+        if self.assistant is not None:
+            base = self.ce_table(self.groups) if self.assistant.needs_base_ce else None
+            if not self.ranks.is_main:
+                distributed.barrier(self.ranks)  # rank 0 fills the embedding cache first
+            self.assistant.setup(self.data.examples, self.out_dir, self.reporter, self.device, base)
+            if self.ranks.is_main:
+                distributed.barrier(self.ranks)
+        return self
+
+    @torch.no_grad()
+    def ce_table(self, groups: list[Group]) -> torch.Tensor:
+        """The student's CE on every sequence of `groups`, [len(groups), P] (NaN if absent)."""
+        was_training = self.model.training
+        self.model.eval()
+        table = torch.full((len(groups), len(self.slots)), float("nan"))
+        per_batch = self.config.train.questions_per_batch
+        for start in range(0, len(groups), per_batch):
+            batch = self._collate(groups[start : start + per_batch])
+            out = student_forward(
+                self.model,
+                batch,
+                with_answers=False,
+                packed_attention=self.config.train.packed_attention,
+            )
+            ce = out.ce.float().cpu()
+            table[start + batch.row.cpu(), batch.slot.cpu()] = ce
+        self.model.train(was_training)
+        return table
 
     # -- data ----------------------------------------------------------------------------
 
     def _order(self, epoch: int) -> np.ndarray:
         return np.random.default_rng([self.config.seed, epoch]).permutation(len(self.groups))
+
+    def _collate(self, groups: list[Group]) -> Batch:
+        pad_id, packed = self.tokenizer.pad_token_id, self.config.train.packing
+        return collate(groups, len(self.slots), pad_id, packed).to(self.device)
 
     def _next_batch(self) -> Batch:
         picked = []
@@ -180,39 +205,21 @@ class Trainer:
             if self.pos.cursor == len(order):
                 self.pos.epoch, self.pos.cursor = self.pos.epoch + 1, 0
         picked = picked[distributed.local_rows(len(picked), self.ranks)]
-        pad_id, packed = self.tokenizer.pad_token_id, self.config.train.packing
-        return collate(picked, len(self.slots), pad_id, packed).to(self.device)
+        return self._collate(picked)
 
     # -- one step --------------------------------------------------------------------------
+
+    def _joint_step(self) -> int:
+        return self.pos.step - self.warmup
 
     def _weights(
         self, mask: torch.Tensor, example_index: list[int], ce: torch.Tensor, joint: bool
     ) -> tuple[Weights, Any]:
-        """Per-slot weights [Q, P] of the global batch, and MetaNet's loss (or None)."""
-        m = self.config.mind
-        if self.metanet is None:
-            if self.config.method == "mind":  # no_inertia ablation
-                return current_loss_weights(ce, mask, m), None
-            return fixed_weights(self.config.method, mask), None
-        emb = self.embeddings[example_index].to(self.device)
-        scores = self.metanet(emb, mask)
-        meta = losses.meta_loss(scores, self._meta_target(ce, mask), mask, m.tau_meta)
-        weights = metanet_weights(scores, mask, m) if joint else warmup_weights(scores, mask)
-        return weights, meta
-
-    def _meta_target(self, ce: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The live losses, or their per-perspective EMA when `ema_momentum` is set."""
-        mu = self.config.mind.ema_momentum
-        if mu is None:
-            return ce.detach()
-        m = mask.float()
-        batch_mean = (ce.detach() * m).sum(0) / m.sum(0).clamp_min(1)
-        seen = m.sum(0) > 0
-        if self.ema is None:
-            self.ema = torch.where(seen, batch_mean, torch.zeros_like(batch_mean))
-        else:
-            self.ema = torch.where(seen, mu * self.ema + (1 - mu) * batch_mean, self.ema)
-        return self.ema.expand_as(ce)
+        """Per-slot weights [Q, P] of the global batch, and MetaNet's loss (None without it)."""
+        if self.assistant is None:
+            return fixed_weights(self.spec, mask), None
+        joint_step = self._joint_step() if joint else None
+        return self.assistant.weigh(example_index, ce, mask, joint_step)
 
     def _micro_step(self, batch: Batch, joint: bool) -> MicroResult:
         # In warm-up the student only provides losses (no graph); MetaNet always learns.
@@ -238,49 +245,56 @@ class Trainer:
         loss = (sft + self.config.mind.lambda_cons * cons if cons is not None else sft).mean()
         if joint:
             (loss / self.config.train.grad_accum).backward()
-        if meta is not None:
-            self._meta_update(meta, joint)
-        local = [loss.item(), sft.mean().item(), batch.tokens]
+        if meta is not None and self.assistant is not None:
+            factor = lr_factor(self.config.train.lr_schedule, self._joint_step(), self.joint_steps)
+            self.assistant.learn(meta, joint, factor)
+        gets_gradient = weights.alpha[batch.row, batch.slot] > 0
+        trained = int(batch.lengths[gets_gradient.to(batch.lengths.device)].sum()) if joint else 0
+        corr = None
+        if self.assistant is not None:
+            corr = rank_correlation(all_weights.scores, every[0], every[1])
+        local = [loss.item(), sft.mean().item(), batch.tokens, trained]
         if cons is not None:
             local.append(cons.mean().item())
         means = distributed.mean_over_ranks(local, self.ranks)
         return MicroResult(
             means[0],
             means[1],
-            None if cons is None else means[3],
+            None if cons is None else means[4],
             None if meta is None else meta.item(),
             round(means[2] * self.ranks.world),
+            round(means[3] * self.ranks.world),
+            corr,
             all_weights,
             every[1],
         )
 
     def _consistency(self, batch: Batch, logprobs: Any, alpha: torch.Tensor) -> torch.Tensor:
+        """L_cons over the selected pairs, leaving out slots flagged as programs."""
         q, p = batch.slot_mask.shape
         _, a, v = logprobs.shape
         per_slot = logprobs.new_zeros(q, p, a, v).index_put((batch.row, batch.slot), logprobs)
         answer_mask = torch.zeros(q, a, dtype=torch.bool, device=logprobs.device)
         answer_mask[batch.row] = batch.answer_mask
-        return losses.consistency_loss(per_slot, answer_mask, alpha)
+        excluded = self.no_consistency_slots[batch.example_index].to(alpha.device)
+        return losses.consistency_loss(per_slot, answer_mask, alpha.masked_fill(excluded, 0.0))
 
-    def _meta_update(self, meta: torch.Tensor, joint: bool) -> None:
-        """Accumulate MetaNet's gradient; step it with inertia once enough has gathered."""
-        t, m = self.config.train, self.config.mind
-        need = t.grad_accum * (m.meta_accum_scale if joint else 1)
-        (meta / need).backward()
-        self.pos.meta_pending += 1
-        if self.pos.meta_pending >= need:
-            for group in self.meta_optimizer.param_groups:
-                group["lr"] = t.lr * (m.meta_lr_scale if joint else 1.0)
-            self.meta_optimizer.step()
-            self.meta_optimizer.zero_grad(set_to_none=True)
-            self.pos.meta_pending = 0
+    def optimiser_step(self) -> StepRecord:
+        """Run one optimizer step on the next batches and return its record."""
+        record = self.step_on([self._next_batch() for _ in range(self.config.train.grad_accum)])
+        t = self.config.train
+        if self.probe_groups and self.pos.step % t.probe_every == 0:
+            table = self.ce_table(self.probe_groups)
+            record.probe_ce.update(
+                (name, table[:, k].nanmean().item())
+                for k, name in enumerate(self.slots)
+                if not table[:, k].isnan().all()
+            )
+        return record
 
-    def optimiser_step(self) -> dict[str, Any]:
-        """Run one optimiser step on the next batches and return its metrics record."""
-        return self.step_on([self._next_batch() for _ in range(self.config.train.grad_accum)])
-
-    def step_on(self, batches: list[Batch]) -> dict[str, Any]:
+    def step_on(self, batches: list[Batch]) -> StepRecord:
         """One optimiser step over the given micro-batches (benchmarks feed their own)."""
+        assert self.optimizer is not None and self.scheduler is not None, "call setup() first"
         joint = self.pos.step >= self.warmup
         lr = self.scheduler.get_last_lr()[0] if joint else 0.0
         start = time.perf_counter()
@@ -295,55 +309,77 @@ class Trainer:
         self.pos.step += 1
         return self._record(parts, joint, lr, time.perf_counter() - start)
 
-    def _record(self, parts: list[MicroResult], joint: bool, lr: float, secs: float):
+    def _record(self, parts: list[MicroResult], joint: bool, lr: float, secs: float) -> StepRecord:
         tokens = sum(r.tokens for r in parts)
+        trained = sum(r.tokens_trained for r in parts)
         self.pos.tokens_total += tokens
+        self.pos.tokens_trained_total += trained
         zeros = torch.zeros(len(self.slots))
         stats = SlotStats(zeros.clone(), zeros.clone(), zeros.clone())
+        sizes, entropies = [], []
         for r in parts:
             stats.add(r.weights, r.mask)
-
-        def mean(values: list[float | None]) -> float | None:
-            real = [v for v in values if v is not None]
-            return sum(real) / len(real) if real else None
-
+            rows = r.mask.any(-1)
+            sizes += r.weights.selected[rows].sum(-1).float().tolist()
+            entropies += selection_entropy(r.weights.alpha[rows].float()).tolist()
         perspectives = {
-            name: {
-                "score": (stats.score[k] / stats.present[k]).item(),
-                "weight": (stats.weight[k] / stats.present[k]).item(),
-                "selected": (stats.selected[k] / stats.present[k]).item(),
-                "present": int(stats.present[k]),
-            }
+            name: PerspectiveStats(
+                score=(stats.score[k] / stats.present[k]).item(),
+                weight=(stats.weight[k] / stats.present[k]).item(),
+                selected=(stats.selected[k] / stats.present[k]).item(),
+                present=int(stats.present[k]),
+            )
             for k, name in enumerate(self.slots)
             if stats.present[k] > 0
         }
-        return {
-            "step": self.pos.step,
-            "phase": "joint" if joint else "warmup",
-            "epoch": self.pos.epoch,
-            "loss": mean([r.loss for r in parts]),
-            "sft_loss": mean([r.sft_loss for r in parts]),
-            "cons_loss": mean([r.cons_loss for r in parts]),
-            "meta_loss": mean([r.meta_loss for r in parts]),
+        scalars = {
+            "loss": sum(r.loss for r in parts) / len(parts),
+            "sft_loss": sum(r.sft_loss for r in parts) / len(parts),
+            "cons_loss": _mean([r.cons_loss for r in parts]),
+            "meta_loss": _mean([r.meta_loss for r in parts]),
             "lr": lr,
             "tokens": tokens,
+            "tokens_trained": trained,
             "tokens_total": self.pos.tokens_total,
+            "tokens_trained_total": self.pos.tokens_trained_total,
             "tokens_per_s": tokens / secs,
-            "perspectives": perspectives,
+            "selected_size": sum(sizes) / max(len(sizes), 1),
+            "selection_entropy": sum(entropies) / max(len(entropies), 1),
+            "score_loss_rank_corr": _mean([r.rank_corr for r in parts]),
         }
+        phase = "joint" if joint else "warmup"
+        return StepRecord(self.pos.step, phase, self.pos.epoch, scalars, perspectives)
+
+    def _watch_selection(self, record: StepRecord) -> None:
+        """Warn once when the selected set has had a single member for too many steps."""
+        if self.assistant is None or record.phase != "joint":
+            return
+        single = (record.get("selected_size") or 0.0) <= 1.0 + 1e-6
+        self.pos.single_streak = self.pos.single_streak + 1 if single else 0
+        m = self.config.mind
+        if self.pos.single_streak == m.collapse_warning_steps:
+            self.reporter.event(
+                "warning",
+                f"the selected set has had one member for {m.collapse_warning_steps} steps: "
+                "the student trains on one perspective and the consistency loss is 0. Likely "
+                f"cause: MetaNet ranks by '{m.meta_target}', whose gaps between perspectives "
+                "grow as the student trains (rich get richer), and the selection threshold "
+                "keeps only the best. Knobs: mind.preset (adaptive), mind.meta_target "
+                "(progress), mind.min_selected (2), mind.select_on (prob), mind.beta (lower).",
+                step=record.step,
+            )
 
     # -- checkpoints -----------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
+        assert self.optimizer is not None and self.scheduler is not None
         state: dict[str, Any] = {
             "position": asdict(self.pos),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
-            "ema": self.ema,
         }
-        if self.metanet is not None:
-            state["metanet"] = self.metanet.state_dict()
-            state["meta_optimizer"] = self.meta_optimizer.state_dict()
+        if self.assistant is not None:
+            state["assistant"] = self.assistant.state()
         return state
 
     def save(self) -> Path:
@@ -376,12 +412,11 @@ class Trainer:
         checkpoint.load_weights(self.model, path)
         state = checkpoint.load_trainer_state(path)
         self.pos = Position(**state["position"])
+        assert self.optimizer is not None and self.scheduler is not None
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.ema = state["ema"]
-        if self.metanet is not None:
-            self.metanet.load_state_dict(state["metanet"])
-            self.meta_optimizer.load_state_dict(state["meta_optimizer"])
+        if self.assistant is not None:
+            self.assistant.load_state(state["assistant"])
         checkpoint.set_rng_state(state["rng"])
 
     # -- loop ------------------------------------------------------------------------------
@@ -390,14 +425,15 @@ class Trainer:
         """Train to `max_steps` (or `stop_at`), checkpointing; stop early if asked to."""
         t = self.config.train
         target = min(t.max_steps, stop_at or t.max_steps)
-        start, last = time.time(), {}
+        start, last = time.time(), None
         status = "completed"
         while self.pos.step < target:
             if distributed.any_rank(self.reporter.should_stop(), self.ranks):
                 status = "stopped"
                 break
             last = self.optimiser_step()
-            self.reporter.log_step(last)
+            self.reporter.log_step(last.as_dict())
+            self._watch_selection(last)
             self.reporter.progress("training", self.pos.step / t.max_steps)
             if self.pos.step % t.save_every == 0 or self.pos.step == target:
                 self.save()
@@ -412,6 +448,7 @@ class Trainer:
             "max_steps": t.max_steps,
             "warmup_steps": self.warmup,
             "wall_time_s": time.time() - start,
-            "tokens_total": self.pos.tokens_total,
-            "final": {k: last.get(k) for k in ("loss", "sft_loss", "cons_loss", "meta_loss")},
+            "tokens_presented": self.pos.tokens_total,
+            "tokens_trained": self.pos.tokens_trained_total,
+            "final": {k: None if last is None else last.get(k) for k in LOSSES},
         }

@@ -26,7 +26,7 @@ from mind.data import (
     read_questions,
     read_rationales,
 )
-from mind.methods import single_rationale
+from mind.methods import METHODS, single_rationale
 
 
 @dataclass
@@ -68,7 +68,7 @@ def perspective_ids(config: RunConfig, rationales: list[Rationale]) -> list[str]
 
 def _training_rules(config: RunConfig, ids: list[str]) -> tuple[list[str], DataConfig]:
     """The perspectives and curation settings training uses; the specialist keeps one."""
-    if config.method == "specialist":
+    if METHODS[config.method].trains_on == "one_perspective":
         only = [config.train.specialist_perspective or ""]
         return only, config.data.model_copy(update={"min_perspectives": 1})
     return ids, config.data
@@ -77,8 +77,11 @@ def _training_rules(config: RunConfig, ids: list[str]) -> tuple[list[str], DataC
 def training_examples(config: RunConfig, records: RunRecords) -> TrainingData:
     """Curate the records as training will, per-method reduction included (may be empty)."""
     ids, data_cfg = _training_rules(config, perspective_ids(config, records.rationales))
-    examples, report = curate(records.questions, records.rationales, ids, data_cfg, config.seed)
-    if config.method in ("sft", "sbs"):
+    programs = config.mind.program_rationales
+    examples, report = curate(
+        records.questions, records.rationales, ids, data_cfg, config.seed, programs=programs
+    )
+    if METHODS[config.method].trains_on == "one_rationale":
         examples = [single_rationale(e, config.train.sft_perspective) for e in examples]
     return TrainingData(examples, ids, report)
 

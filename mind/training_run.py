@@ -12,6 +12,7 @@ from typing import Any
 from mind import checkpoint
 from mind.config import RunConfig, dump_config
 from mind.distributed import is_main_process
+from mind.methods import METHODS
 from mind.reporter import Reporter, truncate_metrics
 from mind.training_data import load_training_data
 
@@ -33,12 +34,12 @@ def train_run(
         dump_config(config, out_dir / "config.json")
     data = load_training_data(config, rationales_path)
     reporter.event("data", f"{len(data.examples)} questions", **vars(data.report))
-    if config.method == "zero_shot":
-        summary = {"status": "skipped", "steps": 0, "reason": "zero_shot trains nothing"}
+    if not METHODS[config.method].trains:
+        summary = {"status": "skipped", "steps": 0, "reason": f"{config.method} trains nothing"}
     else:
         from mind.trainer import Trainer
 
-        trainer = Trainer(config, data, out_dir, reporter)
+        trainer = Trainer(config, data, out_dir, reporter).setup()
         latest = checkpoint.latest(out_dir / "checkpoints") if resume else None
         if latest is not None:
             trainer.restore(latest)

@@ -59,7 +59,7 @@ class TestCollate:
             Question("1", "Q1?", "3"), {"a": "x\nThe answer is 3.", "c": "yy\nThe answer is 3."}
         )
         ex2 = Example(Question("2", "Q2?", "4"), {"b": "z\nThe answer is 4."})
-        groups = [encoder.encode_example(i, e, slots, "mind") for i, e in enumerate([ex1, ex2])]
+        groups = [encoder.encode_example(i, e, slots) for i, e in enumerate([ex1, ex2])]
         batch = collate(groups, 3, tokenizer.pad_token_id)
         assert batch.input_ids.shape[0] == 3
         assert batch.slot_mask.tolist() == [[True, False, True], [False, True, False]]

@@ -8,12 +8,13 @@ import time
 import pytest
 
 from mind.cli import main
-from mind.config import ConfigError, parse_config
+from mind.config import MIND_PRESETS, ConfigError, MindConfig, parse_config
 
 
 class TestParseConfig:
     def test_every_default_is_filled_in(self):
-        frozen = parse_config({"data": {"rationales": "r.jsonl"}}).frozen()
+        raw = {"data": {"rationales": "r.jsonl"}, "mind": {"preset": "paper"}}
+        frozen = parse_config(raw).frozen()
         assert frozen["mind"]["beta"] == 0.7
         assert frozen["mind"]["tau_student"] == 0.5
         assert frozen["mind"]["lambda_cons"] == 0.1
@@ -35,6 +36,27 @@ class TestParseConfig:
             pytest.param({"method": "specialist"}, "train.specialist_perspective", id="specialist"),
             pytest.param({"data": {}}, "data.rationales", id="no-rationales"),
             pytest.param({"perspectives": ["a", "a"]}, "perspectives", id="duplicates"),
+            pytest.param({"mind": {"preset": "papr"}}, "mind.preset", id="preset"),
+            pytest.param({"mind": {"meta_target": "loss"}}, "mind.meta_target", id="target"),
+            pytest.param({"mind": {"select_on": "rank"}}, "mind.select_on", id="select-on"),
+            pytest.param({"mind": {"min_selected": 0}}, "mind.min_selected", id="min-selected"),
+            pytest.param({"mind": {"beta_end": 1.2}}, "mind.beta_end", id="beta-end"),
+            pytest.param({"mind": {"metanet_polyak": 1.0}}, "mind.metanet_polyak", id="polyak"),
+            pytest.param({"mind": {"meta_lr": 0}}, "mind.meta_lr", id="meta-lr-value"),
+            pytest.param(
+                {"mind": {"meta_weight_decay": -1}}, "mind.meta_weight_decay", id="meta-wd"
+            ),
+            pytest.param(
+                {"mind": {"meta_lr_schedule": "cosine"}}, "mind.meta_lr_schedule", id="meta-lr"
+            ),
+            pytest.param(
+                {"mind": {"program_rationales": "hide"}}, "mind.program_rationales", id="programs"
+            ),
+            pytest.param(
+                {"mind": {"collapse_warning_steps": 0}}, "mind.collapse_warning_steps", id="warn"
+            ),
+            pytest.param({"train": {"probe_questions": -1}}, "train.probe_questions", id="probe"),
+            pytest.param({"train": {"probe_every": 0}}, "train.probe_every", id="probe-every"),
         ],
     )
     def test_errors_name_the_key(self, raw, key):
@@ -43,6 +65,32 @@ class TestParseConfig:
             parse_config(raw)
         assert err.value.key == key
         assert str(err.value).startswith(key)
+
+
+class TestMindPresets:
+    def test_paper_preset_is_the_spec_read_literally(self):
+        mind = parse_config({"data": {"rationales": "r"}, "mind": {"preset": "paper"}}).mind
+        assert (mind.meta_target, mind.select_on, mind.min_selected) == ("raw", "score", 1)
+        assert mind.metanet_polyak is None and mind.meta_weight_decay == 0.01
+        assert mind.program_rationales == "keep"
+
+    def test_adaptive_is_the_default_and_every_governed_field_has_its_value(self):
+        mind = parse_config({"data": {"rationales": "r"}}).mind
+        assert mind.preset == "adaptive"
+        for key, value in MIND_PRESETS["adaptive"].items():
+            assert getattr(mind, key) == value, key
+
+    def test_keys_set_explicitly_win_over_the_preset(self):
+        raw = {"data": {"rationales": "r"}, "mind": {"preset": "paper", "min_selected": 2}}
+        mind = parse_config(raw).mind
+        assert mind.min_selected == 2 and mind.meta_target == "raw"
+
+    def test_frozen_config_reads_back_the_same(self):
+        config = parse_config({"data": {"rationales": "r"}, "mind": {"preset": "paper"}})
+        assert parse_config(config.frozen()).frozen() == config.frozen()
+
+    def test_every_field_is_described(self):
+        assert all(f.description for f in MindConfig.model_fields.values())
 
 
 class TestTrainCommandErrors:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from mind.config import DataConfig
-from mind.curation import curate, normalise_ending
+from mind.curation import curate, looks_like_program, normalise_ending
 from mind.data import DataError, Question, Rationale, read_questions, read_rationales
 
 
@@ -132,3 +132,43 @@ class TestCurate:
             for text in e.rationales.values():
                 assert text.endswith(f"\nThe answer is {e.question.answer}.")
                 assert text.count(f"The answer is {e.question.answer}.") >= 1
+
+
+PROGRAM = "cost = 76\ndiscount = 25\n# what is left\nans = cost - discount"
+PROSE = "Each pack costs 76 dollars.\nThe discount is 25, so x = 51 remains.\nThe answer is 51."
+
+
+class TestProgramRationales:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            pytest.param(PROGRAM, True, id="program"),
+            pytest.param(PROSE, False, id="prose-with-one-equation"),
+            pytest.param("def f():\n    return 3\nprint(f())", True, id="def-return-print"),
+        ],
+    )
+    def test_detection(self, text, expected):
+        assert looks_like_program(text) is expected
+
+    def test_flagged_or_dropped_by_rule(self):
+        rationales = [rat("q0", "a", text=PROGRAM), rat("q0", "b", text=PROSE), rat("q0", "c")]
+        cfg = DataConfig(downsample_easy=False, min_perspectives=2)
+        kept, report = curate(QS, rationales, ["a", "b", "c"], cfg, 0, programs="no_consistency")
+        assert kept[0].programs == {"a"} and set(kept[0].rationales) == {"a", "b", "c"}
+        assert report.program_rationales == 1 and report.programs_dropped == 0
+        dropped, report = curate(QS, rationales, ["a", "b", "c"], cfg, 0, programs="drop")
+        assert set(dropped[0].rationales) == {"b", "c"} and not dropped[0].programs
+        assert report.programs_dropped == 1
+
+    def test_drop_happens_before_min_perspectives(self):
+        rationales = [rat("q0", "a", text=PROGRAM), rat("q0", "b", text=PROSE)]
+        cfg = DataConfig(downsample_easy=False, min_perspectives=2)
+        kept, report = curate(QS, rationales, ["a", "b"], cfg, 0, programs="drop")
+        assert kept == [] and report.below_min_perspectives == 1
+
+    def test_shared_formal_symbolic_rationales_are_mostly_programs(self, shared):
+        records = read_rationales(shared / "teacher_rationales/svamp_test.jsonl")
+        formal = [r for r in records if r.perspective == "formal_symbolic"][:300]
+        prose = [r for r in records if r.perspective == "decomposition"][:300]
+        assert sum(looks_like_program(r.rationale) for r in formal) > 0.9 * len(formal)
+        assert not any(looks_like_program(r.rationale) for r in prose)

@@ -116,3 +116,36 @@ class TestSelection:
     def test_uniform_over_present(self):
         mask = torch.tensor([[True, True, False, True]])
         assert losses.uniform_weights(mask)[0].tolist() == pytest.approx([1 / 3, 1 / 3, 0, 1 / 3])
+
+
+class TestSelectionSwitches:
+    def test_prob_rule_ignores_the_level_of_the_scores(self):
+        """select_on=prob keeps s_k >= max s - tau ln(1/beta): a shift of all scores is ignored."""
+        mask = torch.ones(1, 3, dtype=torch.bool)
+        s = torch.tensor([[0.9, 0.6, 0.3]])
+        low = losses.select(s - 0.5, mask, 0.5, on="prob", tau=0.5)
+        high = losses.select(s, mask, 0.5, on="prob", tau=0.5)
+        assert torch.equal(low, high)
+        assert high.tolist() == [[True, True, False]]  # margin 0.5 * ln 2 = 0.347
+        assert losses.select(s - 0.5, mask, 0.5).tolist() == [[True, False, False]]
+
+    def test_min_selected_forces_the_best_present_slots(self):
+        s = torch.tensor([[0.9, 0.1, 0.2, 0.95]])
+        mask = torch.tensor([[True, True, True, False]])
+        sel = losses.select(s, mask, 1.0, min_selected=2)
+        assert sel.tolist() == [[True, False, True, False]]
+        one = torch.tensor([[True, False, False, False]])
+        assert losses.select(s, one, 1.0, min_selected=3).tolist() == [[True, False, False, False]]
+
+
+class TestJsdGradient:
+    def test_no_nan_gradient_at_exact_zeros(self):
+        """Both distributions put exactly zero mass on a token: value and gradient stay finite."""
+        log_p = torch.tensor([[0.0, 0.2, 0.8], [0.5, 0.5, 0.0]]).log().requires_grad_()
+        log_q = torch.tensor([[0.0, 0.7, 0.3], [0.1, 0.9, 0.0]]).log().requires_grad_()
+        value = losses.jsd(log_p, log_q)
+        value.sum().backward()
+        assert torch.isfinite(value).all()
+        assert torch.isfinite(log_p.grad).all() and torch.isfinite(log_q.grad).all()
+        expected = losses.jsd(torch.tensor([0.2, 0.8]).log(), torch.tensor([0.7, 0.3]).log())
+        assert value[0].item() == pytest.approx(expected.item(), abs=1e-6)

@@ -186,6 +186,6 @@ class TestTrainerPacking:
                     "train": {"questions_per_batch": 2, "max_seq_len": 192, "packing": packing},
                 }
             )
-            trainer = Trainer(config, load_training_data(config), tmp_path, NullReporter())
-            losses.append(trainer.optimiser_step()["loss"])
+            trainer = Trainer(config, load_training_data(config), tmp_path, NullReporter()).setup()
+            losses.append(trainer.optimiser_step().get("loss"))
         assert losses[1] == pytest.approx(losses[0], abs=1e-5)

@@ -181,3 +181,29 @@ def test_every_figure_is_labelled(fig):
     layout = fig().layout
     assert layout.title.text and layout.xaxis.title.text and layout.yaxis.title.text
     assert layout.height == 450
+
+
+CURRICULUM_ROWS = [
+    {"step": 1, "selected_size": 3.0, "selection_entropy": 1.1, "score_loss_rank_corr": None},
+    {"step": 2, "selected_size": 2.0, "selection_entropy": 0.6, "score_loss_rank_corr": 0.5},
+    {"step": 3, "selected_size": 1.0, "selection_entropy": 0.0, "score_loss_rank_corr": -1.0},
+]
+
+
+class TestCurriculumFigures:
+    def test_selection_metrics_one_trace_each_none_skipped(self):
+        fig = plots.curriculum_curves([StepRecord.from_dict(r) for r in CURRICULUM_ROWS])
+        traces = {t.name: (list(t.x), list(t.y)) for t in fig.data}
+        assert traces["mean |selected set|"] == ([1, 2, 3], [3.0, 2.0, 1.0])
+        assert traces["Spearman(scores, -CE)"] == ([2, 3], [0.5, -1.0])
+        assert fig.layout.title.text and fig.layout.xaxis.title.text
+
+    def test_probe_ce_per_perspective_only_where_measured(self):
+        rows = [
+            {"step": 1, "probe_ce": {"planning": 1.2, "decomposition": 1.5}},
+            {"step": 2, "probe_ce": None},
+            {"step": 3, "probe_ce": {"planning": 0.9, "decomposition": 1.6}},
+        ]
+        fig = plots.probe_ce_curves([StepRecord.from_dict(r) for r in rows])
+        traces = {t.name: (list(t.x), list(t.y)) for t in fig.data}
+        assert traces == {"planning": ([1, 3], [1.2, 0.9]), "decomposition": ([1, 3], [1.5, 1.6])}

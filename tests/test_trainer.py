@@ -13,6 +13,7 @@ import torch
 
 from mind.config import RunConfig, parse_config
 from mind.reporter import NullReporter
+from mind.step_record import CURRICULUM
 from mind.trainer import Trainer
 from mind.training_data import load_training_data
 from mind.training_run import train_run
@@ -92,9 +93,13 @@ class TestMethods:
         rows = read_metrics(tmp_path)
         assert [r["step"] for r in rows] == [1, 2]
         for row in rows:
+            assert {*CURRICULUM, "tokens_trained", "tokens_trained_total", "probe_ce"} <= set(row)
             assert (row["cons_loss"] is not None) == has_cons
             assert (row["meta_loss"] is not None) == has_meta
             assert row["loss"] > 0 and row["tokens"] > 0
+            assert 0 < row["tokens_trained"] <= row["tokens"]
+            assert row["probe_ce"] and all(v > 0 for v in row["probe_ce"].values())
+            assert 1 <= row["selected_size"] <= len(row["perspectives"])
             weights = {k: v["weight"] for k, v in row["perspectives"].items()}
             if method == "sbs":
                 assert weights == {"task:answer": 0.5, "task:rationale": 0.5}
@@ -105,6 +110,8 @@ class TestMethods:
         if method == "specialist":
             assert {k for r in rows for k in r["perspectives"]} == {"decomposition"}
         assert (tmp_path / "checkpoints/step-2/adapter/adapter_model.safetensors").exists()
+        assert summary["tokens_trained"] == sum(r["tokens_trained"] for r in rows)
+        assert summary["tokens_presented"] == rows[-1]["tokens_total"]
 
     def test_zero_shot_trains_nothing(self, tiny_student, shared, tmp_path):
         summary = train_run(
@@ -130,18 +137,19 @@ class TestWarmupAndInertia:
         config = make_config(
             tiny_student, shared, mind__warmup_fraction=0.5, data__min_perspectives=3
         )
-        trainer = Trainer(config, load_training_data(config), tmp_path, NullReporter())
+        trainer = Trainer(config, load_training_data(config), tmp_path, NullReporter()).setup()
         assert trainer.warmup == 2
         student0, meta0 = trainer_state(trainer)
         for _ in range(2):
             record = trainer.optimiser_step()
-            assert record["phase"] == "warmup" and record["lr"] == 0.0
-            weights = [v["weight"] for v in record["perspectives"].values()]
+            assert record.phase == "warmup" and record.get("lr") == 0.0
+            assert record.get("tokens_trained") == 0 < record.get("tokens"), "no gradient"
+            weights = [v.weight for v in record.perspectives.values()]
             assert weights == pytest.approx([1 / 3] * 3), "weights are uniform in warm-up"
         student1, meta1 = trainer_state(trainer)
         assert torch.equal(student0, student1), "student must not move during warm-up"
         assert not torch.equal(meta0, meta1), "MetaNet trains during warm-up"
-        assert trainer.optimiser_step()["phase"] == "joint"
+        assert trainer.optimiser_step().phase == "joint"
         assert not torch.equal(student1, trainer_state(trainer)[0])
 
     def test_metanet_smaller_lr_and_longer_accumulation(self, tiny_student, shared, tmp_path):
@@ -154,19 +162,21 @@ class TestWarmupAndInertia:
             mind__meta_lr_scale=0.1,
             train__max_steps=6,
         )
-        trainer = Trainer(config, load_training_data(config), tmp_path, NullReporter())
+        trainer = Trainer(config, load_training_data(config), tmp_path, NullReporter()).setup()
         metas = [trainer_state(trainer)[1]]
         for _ in range(6):
             trainer.optimiser_step()
             metas.append(trainer_state(trainer)[1])
         moved = [not torch.equal(a, b) for a, b in itertools.pairwise(metas)]
         assert moved == [False, False, True, False, False, True]
-        assert trainer.meta_optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+        assert trainer.assistant is not None and trainer.assistant.optimizer is not None
+        assert trainer.assistant.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
 
 
 def trainer_state(trainer: Trainer) -> tuple[torch.Tensor, torch.Tensor]:
-    assert trainer.metanet is not None
-    meta = torch.cat([p.detach().flatten().clone() for p in trainer.metanet.parameters()])
+    assert trainer.assistant is not None and trainer.assistant.network is not None
+    network = trainer.assistant.network
+    meta = torch.cat([p.detach().flatten().clone() for p in network.parameters()])
     return trainable(trainer.model), meta
 
 
@@ -211,3 +221,33 @@ class TestResume:
         changed = make_config(tiny_student, shared, data__max_questions=3)
         with pytest.raises(ValueError, match="training data changed"):
             train_run(changed, tmp_path, NullReporter(), resume=True)
+
+
+class WarningsRecorder(NullReporter):
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def event(self, kind: str, message: str, **data: Any) -> None:
+        if kind == "warning":
+            self.warnings.append(message)
+
+
+class TestCollapseWarning:
+    def test_one_member_for_the_stretch_warns_once_naming_the_knobs(
+        self, tiny_student, shared, tmp_path
+    ):
+        config = make_config(
+            tiny_student,
+            shared,
+            train__max_steps=4,
+            mind__warmup_fraction=0.0,
+            mind__select_on="score",
+            mind__beta=1.0,
+            mind__min_selected=1,
+            mind__collapse_warning_steps=2,
+        )
+        reporter = WarningsRecorder()
+        train_run(config, tmp_path, reporter)
+        (warning,) = reporter.warnings
+        assert "one member for 2 steps" in warning
+        assert "mind.min_selected" in warning and "mind.meta_target" in warning

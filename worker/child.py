@@ -18,6 +18,7 @@ from app.runs.config import execution_config
 from app.runs.models import Run
 from app.settings import Settings
 from app.teachers.credentials import secret_value, teacher_key
+from mind.methods import METHODS
 from worker.reporter import DbReporter
 
 PR_SET_PDEATHSIG = 1
@@ -40,7 +41,7 @@ def main(run_id: str, parent: int) -> int:
         config = execution_config(session, settings, run.config)
         resume = run.resume
     out_dir = settings.storage / run.directory
-    base_dir = out_dir if config.method == "zero_shot" else out_dir / "base"
+    base_dir = out_dir / "base" if METHODS[config.method].trains else out_dir
     reporter = DbReporter(factory, settings.storage, run, base_dir)
     from mind.pipeline import run_pipeline
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from app.datasets import formats, service
 from app.datasets.schemas import DatasetDetail, DatasetOut, DatasetPage, DatasetPreview, Kind
-from app.db import MAX_BIGINT
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.errors import responses
+from app.pagination import ListPage
 
 router = APIRouter(
     prefix="/datasets", tags=["datasets"], responses=responses(403, 404, 409, 413, 507)
@@ -78,11 +78,10 @@ def preview(
 def list_datasets(
     _: CurrentUser,
     session: SessionDep,
+    page: ListPage,
     kind: Kind | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
 ) -> DatasetPage:
-    rows, total = service.list_datasets(session, kind, limit, offset)
+    rows, total = service.list_datasets(session, kind, page.limit, page.offset)
     return DatasetPage(items=[DatasetOut.model_validate(d) for d in rows], total=total)
 
 

@@ -256,3 +256,12 @@ def delete(session: Session, settings: Settings, user: User, dataset_id: str) ->
 
 def file_path(settings: Settings, dataset: Dataset) -> Path:
     return settings.storage / dataset.path
+
+
+def usage_counts(session: Session, dataset_ids: list[str]) -> dict[str, int]:
+    query = (
+        select(RunDataset.dataset_id, func.count(func.distinct(RunDataset.run_id)))
+        .where(RunDataset.dataset_id.in_(dataset_ids))
+        .group_by(RunDataset.dataset_id)
+    )
+    return {dataset_id: n for dataset_id, n in session.execute(query)}

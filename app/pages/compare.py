@@ -73,6 +73,50 @@ def weight_overlay(runs: list[Run], rows: dict[str, list[StepRecord]]) -> go.Fig
     return fig
 
 
+def selection_overlay(runs: list[Run], rows: dict[str, list[StepRecord]]) -> go.Figure:
+    """Mean selected-set size of each run (MIND runs; others draw nothing)."""
+    fig = go.Figure()
+    for i, run in enumerate(runs):
+        points = [r for r in rows[run.id] if r.get("selected_size") is not None]
+        fig.add_trace(
+            go.Scatter(
+                x=[r.step for r in points],
+                y=[r.get("selected_size") for r in points],
+                mode="lines",
+                name=label(run),
+                line={"color": _colour(i)},
+            )
+        )
+    fig.update_yaxes(rangemode="tozero")
+    return style_figure(fig, "Selected perspectives per question", "optimizer step", "mean |I|")
+
+
+def probe_overlay(runs: list[Run], rows: dict[str, list[StepRecord]]) -> go.Figure:
+    """Probe-set CE per perspective: colour = run, dash = perspective."""
+    fig = go.Figure()
+    for i, run in enumerate(runs):
+        probed = [r for r in rows[run.id] if r.probe_ce]
+        ids = sorted({p for r in probed for p in r.probe_ce})
+        for j, perspective in enumerate(ids):
+            points = [r for r in probed if perspective in r.probe_ce]
+            fig.add_trace(
+                go.Scatter(
+                    x=[r.step for r in points],
+                    y=[r.probe_ce[perspective] for r in points],
+                    mode="lines",
+                    name=f"{label(run)} · {perspective}",
+                    line={"color": _colour(i), "dash": DASHES[j % len(DASHES)]},
+                )
+            )
+    style_figure(fig, "Probe-set CE per perspective", "optimizer step", "CE (nats/token)")
+    fig.update_layout(
+        height=560,
+        margin={"b": 170},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
+    )
+    return fig
+
+
 def eval_overlay(runs: list[Run], summaries: dict[str, dict[str, Any]]) -> go.Figure:
     """Accuracy of each run's trained student per benchmark, then the ID and OOD means."""
     names = sorted(
@@ -135,7 +179,7 @@ def compare(session: Session, runs: list[Run]) -> dict[str, Any]:
     """Everything the compare page shows."""
     rows = {run.id: figures.training_rows(session, run.id) for run in runs}
     summaries = {
-        run.id: figures.eval_summaries(results.evaluations(session, run.id)).get("trained", {})
+        run.id: results.eval_summaries(results.evaluations(session, run.id)).get("trained", {})
         for run in runs
     }
     benchmarks = sorted({b for s in summaries.values() for b in s.get("benchmarks", {})})
@@ -143,6 +187,8 @@ def compare(session: Session, runs: list[Run]) -> dict[str, Any]:
         "figures": {
             "loss": figures.as_json(loss_overlay(runs, rows)),
             "weights": figures.as_json(weight_overlay(runs, rows)),
+            "selection": figures.as_json(selection_overlay(runs, rows)),
+            "probe": figures.as_json(probe_overlay(runs, rows)),
             "evaluation": figures.as_json(eval_overlay(runs, summaries)),
         },
         "summaries": summaries,

@@ -16,9 +16,10 @@ from app.datasets.schemas import Kind
 from app.db import MAX_PAGE
 from app.deps import SessionDep, SettingsDep
 from app.errors import StudioError
-from app.pages import listing
 from app.pages.auth import FormUser, PageUser, safe_next
 from app.pages.render import render
+from app.runs import service as runs
+from app.users import service as users
 from app.users.models import User
 
 router = APIRouter(prefix="/datasets", include_in_schema=False)
@@ -46,8 +47,8 @@ def _list(
         kind=kind,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
-        owners=listing.emails(session, {d.owner_id for d in rows}),
-        used=listing.usage_counts(session, [d.id for d in rows]),
+        owners=users.emails(session, {d.owner_id for d in rows}),
+        used=datasets.usage_counts(session, [d.id for d in rows]),
         **extra,
     )
 
@@ -129,14 +130,14 @@ def dataset_page(
     dataset_id: str, request: Request, user: PageUser, session: SessionDep, settings: SettingsDep
 ) -> HTMLResponse:
     dataset = datasets.get(session, dataset_id)
-    used_by, used_total = listing.runs_using(session, dataset.id, RUNS_SHOWN)
+    used_by, used_total = runs.runs_using(session, dataset.id, RUNS_SHOWN)
     preview = formats.preview(datasets.file_path(settings, dataset), settings.preview_rows)
     return render(
         request,
         "dataset.html",
         user,
         dataset=dataset,
-        owner=listing.emails(session, {dataset.owner_id}).get(dataset.owner_id, ""),
+        owner=users.emails(session, {dataset.owner_id}).get(dataset.owner_id, ""),
         preview=preview,
         columns=list(dict.fromkeys(k for row in preview for k in row)),
         used_by=used_by,

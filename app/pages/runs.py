@@ -13,13 +13,14 @@ from app.db import MAX_PAGE
 from app.deps import SessionDep
 from app.errors import Invalid
 from app.pages import compare as comparison
-from app.pages import listing
 from app.pages.auth import PageUser
 from app.pages.render import render
+from app.results import service as results
 from app.runs import service as runs
 from app.runs.models import Run
 from app.runs.schemas import RunFilters
 from app.runs.status import STATUSES
+from app.users import service as users
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -51,14 +52,14 @@ def runs_page(
         pages=max(1, -(-total // PAGE_SIZE)),
         filters=filters,
         filter_dataset=dataset,
-        owners=listing.emails(session, {r.owner_id for r in rows}),
-        results=listing.key_results(session, ids),
-        datasets=listing.run_datasets(session, ids),
+        owners=users.emails(session, {r.owner_id for r in rows}),
+        results=results.key_results(session, ids),
+        datasets=runs.run_datasets(session, ids),
         choices={
             "status": STATUSES,
-            "method": listing.distinct_values(session, Run.method),
-            "student": listing.distinct_values(session, Run.student),
-            "owner": listing.all_users(session),
+            "method": runs.distinct_values(session, Run.method),
+            "student": runs.distinct_values(session, Run.student),
+            "owner": users.all_users(session),
             "dataset": datasets.list_datasets(session, None, DATASET_CHOICES, 0)[0],
         },
     )

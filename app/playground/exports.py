@@ -25,6 +25,7 @@ from app.playground.pool import InferencePool
 from app.playground.service import checkpoint_dir
 from app.results.models import EvaluationResult, PerspectiveWeight
 from app.runs.models import Run
+from app.runs.status import RunStatus
 from app.settings import Settings
 
 Kind = Literal["adapter", "merged", "card"]
@@ -75,7 +76,10 @@ def card_facts(session: Session, settings: Settings, run: Run, step: int):
 
 def _is_final(settings: Settings, run: Run, step: int) -> bool:
     """Evaluations belong to the final checkpoint of a run that got that far."""
-    return run.status == "succeeded" and checkpoint_dir(settings, run, None).name == f"step-{step}"
+    return (
+        run.status == RunStatus.SUCCEEDED
+        and checkpoint_dir(settings, run, None).name == f"step-{step}"
+    )
 
 
 def _evaluations(session: Session, run: Run) -> list:
@@ -105,7 +109,7 @@ def build(
     step: int | None,
 ) -> Path:
     """The export folder (or README.md for `card`), built once per step and status; a
-    merged model is built in one of the `pool`'s slots (it loads the model)."""
+    merged model is built under the `pool`'s loading lock (it loads the model)."""
     from mind.export import render_card, write_adapter, write_merged
 
     folder = checkpoint_dir(settings, run, step)
@@ -120,8 +124,8 @@ def build(
     if kind == "adapter" and not adapter.is_dir():
         raise Conflict("this run fine-tuned every weight: it has no adapter; take `merged`", "kind")
     out = root / kind
-    slot = pool.slot() if pool is not None and kind == "merged" else nullcontext()
-    with FileLock(str(out) + ".lock"), slot:
+    loading = pool.loading() if pool is not None and kind == "merged" else nullcontext()
+    with FileLock(str(out) + ".lock"), loading:
         if not out.is_dir():
             facts = card_facts(session, settings, run, number)
             if kind == "adapter":

@@ -20,6 +20,7 @@ from app.playground.schemas import Ask, Student
 from app.results.models import EvaluationResult
 from app.runs.models import Run
 from app.settings import Settings
+from mind.methods import METHODS
 
 DEFAULT_ANSWER_TYPE = "number"
 _POOL_LOCK = threading.Lock()
@@ -61,7 +62,7 @@ def trained_weights(settings: Settings, run: Run, step: int | None) -> Weights:
 
 
 def weights(settings: Settings, run: Run, student: Student, step: int | None) -> Weights:
-    if student == "base" or run.method == "zero_shot":
+    if student == "base" or not METHODS[run.method].trains:
         return run.student, None
     return trained_weights(settings, run, step)
 

@@ -33,14 +33,13 @@ from app.runs.models import Run, RunEvent
 from app.settings import Settings
 from mind.config import ConfigError, RunConfig
 from mind.curation import Example
+from mind.methods import METHODS
 from mind.perspectives import builtin_order
-from mind.training_data import read_records, training_examples
 
 CHARS_PER_TOKEN = 4
 TEMPLATE_TOKENS = 30
 DEFAULT_TOKENS_PER_S = 1000.0
 HISTORY_RUNS = 5
-ONE_PERSPECTIVE = ("sft", "sbs", "specialist")
 
 
 @dataclass
@@ -135,6 +134,9 @@ def preflight(session: Session, settings: Settings, checked: CheckedConfig) -> P
         _count_generation(out, session, settings, config)
     if "rationales" not in found:
         return out
+    # The methods table behind the loader imports torch: the web app pays it only here.
+    from mind.training_data import read_records, training_examples
+
     records = read_records(
         datasets.file_path(settings, found["rationales"]),
         datasets.file_path(settings, found["questions"]) if "questions" in found else None,
@@ -188,7 +190,7 @@ def _count_generation(
 
 def _estimate(out: Preflight, config: RunConfig, examples: list[Example]) -> None:
     train = config.train
-    if config.method == "zero_shot" or not examples:
+    if not METHODS[config.method].trains or not examples:
         return
     cap = train.max_seq_len
     lengths = [
@@ -201,5 +203,5 @@ def _estimate(out: Preflight, config: RunConfig, examples: list[Example]) -> Non
     out.epochs = train.max_steps / out.steps_per_epoch
     out.tokens_total = round(out.tokens_per_epoch * out.epochs)
     out.seconds = out.tokens_total / out.tokens_per_s
-    if config.method in ONE_PERSPECTIVE:
+    if METHODS[config.method].trains_on != "all_kept":
         out.notes.append(f"{config.method} trains on one rationale per question.")

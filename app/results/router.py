@@ -1,20 +1,14 @@
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
-from itertools import islice
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
-from app.db import MAX_BIGINT
 from app.deps import CurrentUser, SessionDep, SettingsDep
-from app.errors import NotFound
+from app.pagination import Page, paged
 from app.results import service
+from app.results.downloads import artifact_response
 from app.results.schemas import (
     ArtifactOut,
     CheckpointOut,
@@ -78,17 +72,11 @@ def predictions(
     _: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
+    page: Annotated[Page, paged(default=100, maximum=1000)],
     model: Literal["trained", "base"] = "trained",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
 ) -> list[dict[str, Any]]:
     """Per-example predictions: id, question, gold, output, prediction, correct."""
-    row = service.evaluation(session, run_id, benchmark, model)
-    path = settings.storage / str(row.predictions_path)
-    if not path.exists():
-        raise NotFound(f"the predictions file of {benchmark!r} is gone", "benchmark")
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in islice(handle, offset, offset + limit)]
+    return service.predictions(session, settings, run_id, benchmark, model, page.offset, page.limit)
 
 
 @router.get("/latent", summary="Latent-space analysis results")
@@ -115,17 +103,4 @@ def download(
 ) -> FileResponse:
     """The file itself; a folder comes as a zip archive built for this request. The adapter
     is its portable export (base named by bundled name or hub id, model card)."""
-    row = service.artifact(session, run_id, name)
-    if name == "adapter":
-        from app.playground.exports import send_latest_adapter
-
-        return send_latest_adapter(session, settings, runs.get(session, run_id))
-    path = settings.storage / row.path
-    if not path.exists():
-        raise NotFound(f"the file of artifact {name!r} is gone", "name")
-    if not row.is_dir:
-        return FileResponse(path, filename=path.name)
-    scratch = Path(tempfile.mkdtemp(dir=settings.storage))
-    archive = shutil.make_archive(str(scratch / f"{run_id}-{name}"), "zip", path)
-    cleanup = BackgroundTask(shutil.rmtree, scratch, ignore_errors=True)
-    return FileResponse(archive, filename=Path(archive).name, background=cleanup)
+    return artifact_response(session, settings, runs.get(session, run_id), name)

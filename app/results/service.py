@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 
 from app.datasets import service as datasets
 from app.errors import Conflict, Forbidden, NotFound
@@ -27,8 +31,9 @@ from app.results.models import (
     PerspectiveWeight,
 )
 from app.runs.models import Run
+from app.settings import Settings
 from app.users.models import User
-from mind.step_record import PerspectiveStats, StepRecord
+from mind.step_record import PROBE_PREFIX, PerspectiveStats, StepRecord
 
 WEIGHT_FIELDS = ("score", "weight", "selected", "present")
 LATENT_FIELDS = ("n_points", "n_clusters", "purity", "nmi")
@@ -48,6 +53,10 @@ def record_step(session: Session, run_id: str, record: StepRecord) -> None:
         MetricPoint(run_id=run_id, step=step, name=name, value=float(value))
         for name, value in points.items()
         if value is not None
+    )
+    session.add_all(
+        MetricPoint(run_id=run_id, step=step, name=f"{PROBE_PREFIX}{pid}"[:64], value=value)
+        for pid, value in record.probe_ce.items()
     )
     session.add_all(
         PerspectiveWeight(run_id=run_id, step=step, perspective=pid, **_weights(stats))
@@ -204,19 +213,28 @@ def weight_series(session: Session, run_id: str, every: int = 1) -> dict[str, di
 def step_records(
     session: Session, run_id: str, names: Sequence[str], every: int = 1
 ) -> list[StepRecord]:
-    """The run's steps as records: the scalars named (all if none) and every perspective's
-    stats, thinned to every `every`-th step and the last (see `step_stride`)."""
+    """The run's steps as records: the scalars named (all, probe CE included, if none) and
+    every perspective's stats, thinned to every `every`-th step and the last (`step_stride`)."""
     scalars: dict[int, dict[str, float | None]] = defaultdict(dict)
+    probes: dict[int, dict[str, float]] = defaultdict(dict)
     for name, series in metric_series(session, run_id, list(names), every).items():
         for step, value in zip(series["steps"], series["values"], strict=True):
-            scalars[step][name] = value
+            if name.startswith(PROBE_PREFIX):
+                probes[step][name.removeprefix(PROBE_PREFIX)] = value
+            else:
+                scalars[step][name] = value
     stats: dict[int, dict[str, PerspectiveStats]] = defaultdict(dict)
     for pid, series in weight_series(session, run_id, every).items():
         for i, step in enumerate(series["steps"]):
             stats[step][pid] = PerspectiveStats(**{k: series[k][i] for k in WEIGHT_FIELDS})
     return [
-        StepRecord(step, scalars=scalars.get(step, {}), perspectives=stats.get(step, {}))
-        for step in sorted(scalars.keys() | stats.keys())
+        StepRecord(
+            step,
+            scalars=scalars.get(step, {}),
+            perspectives=stats.get(step, {}),
+            probe_ce=probes.get(step, {}),
+        )
+        for step in sorted(scalars.keys() | stats.keys() | probes.keys())
     ]
 
 
@@ -353,3 +371,82 @@ def artifact(session: Session, run_id: str, name: str) -> Artifact:
     if row is None:
         raise NotFound(f"no artifact {name!r} for this run", "name")
     return row
+
+
+def key_results(session: Session, run_ids: list[str]) -> dict[str, dict[str, float]]:
+    """{run id: {"id": mean accuracy, "ood": ..., "id_gain": ..., "ood_gain": ...}}."""
+    query = (
+        select(
+            EvaluationResult.run_id,
+            EvaluationResult.kind,
+            func.avg(EvaluationResult.accuracy),
+            func.avg(EvaluationResult.gain),
+        )
+        .where(EvaluationResult.run_id.in_(run_ids), EvaluationResult.model == "trained")
+        .group_by(EvaluationResult.run_id, EvaluationResult.kind)
+    )
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    for run_id, kind, accuracy, gain in session.execute(query):
+        out[run_id][kind] = accuracy
+        if gain is not None:
+            out[run_id][f"{kind}_gain"] = gain
+    return dict(out)
+
+
+def predictions(
+    session: Session,
+    settings: Settings,
+    run_id: str,
+    benchmark: str,
+    model: str,
+    start: int,
+    n: int,
+) -> list[dict[str, Any]]:
+    """Rows `start` to `start + n` of a benchmark's per-example predictions (JSONL)."""
+    row = evaluation(session, run_id, benchmark, model)
+    path = settings.storage / str(row.predictions_path)
+    if not path.exists():
+        raise NotFound(f"the predictions file of {benchmark!r} is gone", "benchmark")
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in islice(handle, start, start + n)]
+
+
+def artifact_file(
+    session: Session, settings: Settings, run_id: str, name: str
+) -> tuple[Path, str, BackgroundTask | None]:
+    """(file, download name, cleanup) of an artifact; a folder (the adapter) is zipped into
+    a scratch folder that the cleanup task removes once the response is sent."""
+    row = artifact(session, run_id, name)
+    path = settings.storage / row.path
+    if not path.exists():
+        raise NotFound(f"the file of artifact {name!r} is gone", "name")
+    if not row.is_dir:
+        return path, path.name, None
+    scratch = Path(tempfile.mkdtemp(dir=settings.storage))
+    archive = Path(shutil.make_archive(str(scratch / f"{run_id}-{name}"), "zip", path))
+    return archive, archive.name, BackgroundTask(shutil.rmtree, scratch, ignore_errors=True)
+
+
+def _means(benchmarks: dict[str, dict[str, Any]], field: str) -> dict[str, float | None]:
+    out = {}
+    for kind in ("id", "ood"):
+        values = [b[field] for b in benchmarks.values() if b["kind"] == kind]
+        out[f"{kind}_mean"] = sum(values) / len(values) if values else None
+    return out
+
+
+def eval_summaries(rows: list[EvaluationResult]) -> dict[str, dict[str, Any]]:
+    """{model: eval.json-like summary}, for `plots.eval_bars` and the evaluation table."""
+    by_model: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for r in rows:
+        by_model[r.model][r.benchmark] = {
+            "accuracy": r.accuracy,
+            "kind": r.kind,
+            "n": r.n,
+            "gain": r.gain,
+            "answer_type": r.answer_type,
+        }
+    return {
+        model: {"benchmarks": bench, **_means(bench, "accuracy")}
+        for model, bench in by_model.items()
+    }

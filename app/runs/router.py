@@ -7,6 +7,7 @@ from fastapi.sse import EventSourceResponse
 
 from app.db import MAX_BIGINT
 from app.deps import CurrentUser, SessionDep, SettingsDep
+from app.pagination import ListPage
 from app.preflight.service import Preflight, preflight
 from app.progress.queue import queue_place
 from app.progress.timing import elapsed_s
@@ -46,10 +47,9 @@ def list_runs(
     _: CurrentUser,
     session: SessionDep,
     filters: Annotated[RunFilters, Query()],
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
+    page: ListPage,
 ) -> RunPage:
-    runs, total = service.list_runs(session, filters, limit, offset)
+    runs, total = service.list_runs(session, filters, page.limit, page.offset)
     return RunPage(items=[RunOut.model_validate(r) for r in runs], total=total)
 
 
@@ -105,7 +105,6 @@ def list_events(
     if "text/event-stream" in accept:
         start = last_event_id if last_event_id is not None else after
         state = request.app.state
-        return EventSourceResponse(
-            stream.run_events(state.sessionmaker, state.db_slots, run_id, start)
-        )
+        events = stream.run_events(state.sessionmaker, state.db_slots, run_id, start)
+        return EventSourceResponse(stream.encoded(events))
     return [EventOut.model_validate(e) for e in service.list_events(session, run_id, after, limit)]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import copy
 import shutil
+from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from app.datasets.models import RunDataset
+from app.datasets.models import Dataset, RunDataset
 from app.db import utcnow
 from app.queue import EXECUTE_RUN, enqueue
 from app.runs import config as run_config
@@ -205,3 +206,34 @@ def list_events(session: Session, run_id: str, after: int, limit: int) -> list[R
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def run_datasets(session: Session, run_ids: list[str]) -> dict[str, dict[str, Dataset]]:
+    """{run id: {role: dataset}} for the runs of one page."""
+    query = (
+        select(RunDataset.run_id, RunDataset.role, Dataset)
+        .join(Dataset, Dataset.id == RunDataset.dataset_id)
+        .where(RunDataset.run_id.in_(run_ids))
+    )
+    out: dict[str, dict[str, Dataset]] = defaultdict(dict)
+    for run_id, role, dataset in session.execute(query):
+        out[run_id][role] = dataset
+    return dict(out)
+
+
+def runs_using(session: Session, dataset_id: str, limit: int) -> tuple[list[Run], int]:
+    used = select(RunDataset.run_id).where(RunDataset.dataset_id == dataset_id)
+    total = session.scalar(select(func.count()).select_from(used.distinct().subquery())) or 0
+    query = select(Run).where(Run.id.in_(used)).order_by(Run.created_at.desc()).limit(limit)
+    return list(session.scalars(query)), total
+
+
+def distinct_values(session: Session, column: Any, limit: int = 100) -> list[str]:
+    """Filter choices (methods, students) that runs actually used."""
+    return list(session.scalars(select(column).distinct().order_by(column).limit(limit)))
+
+
+def recent_events(session: Session, run_id: str, n: int) -> list[RunEvent]:
+    """The last `n` log events, oldest first: the run page shows the tail of a long log."""
+    query = select(RunEvent).where(RunEvent.run_id == run_id).order_by(RunEvent.id.desc())
+    return list(reversed(list(session.scalars(query.limit(n)))))

@@ -1,8 +1,10 @@
 """Server-sent events for one run: new log events as they land, then the final status.
 
 The stream holds no session between polls (each poll is a short read, taken under the
-same database slots as requests), so a slow client never pins a database connection. The
-route negotiates JSON or SSE on one path, so this yields wire-format bytes itself.
+same database slots as requests), so a slow client never pins a database connection. It
+yields `ServerSentEvent` objects, which the routes (the API's negotiates JSON or SSE on
+one path, so neither is a generator route) may rename or filter before `encoded` writes
+them in the wire format.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 from collections.abc import AsyncIterator
 
 import anyio
-from fastapi.sse import format_sse_event
+from fastapi.sse import ServerSentEvent, format_sse_event
 from sqlalchemy.orm import sessionmaker
 
 from app.runs import service
@@ -20,6 +22,7 @@ from app.runs.schemas import EventOut
 from app.runs.status import TERMINAL
 
 POLL_S = 1.0
+STATE = "state"  # the event name of status/stage/progress changes
 
 
 def _poll(factory: sessionmaker, run_id: str, after: int) -> tuple[list[EventOut], dict]:
@@ -32,7 +35,7 @@ def _poll(factory: sessionmaker, run_id: str, after: int) -> tuple[list[EventOut
 
 async def run_events(
     factory: sessionmaker, slots: anyio.Semaphore, run_id: str, after: int
-) -> AsyncIterator[bytes]:
+) -> AsyncIterator[ServerSentEvent]:
     """`event: <kind>` for each log event (id = event id, for Last-Event-ID), and
     `event: state` whenever status, stage or progress change; ends once the run has."""
     last_state: dict | None = None
@@ -41,12 +44,18 @@ async def run_events(
             events, state = await asyncio.to_thread(_poll, factory, run_id, after)
         for event in events:
             after = event.id
-            yield format_sse_event(
-                data_str=event.model_dump_json(), event=event.kind, id=str(event.id)
+            yield ServerSentEvent(
+                raw_data=event.model_dump_json(), event=event.kind, id=str(event.id)
             )
         if state != last_state:
-            yield format_sse_event(data_str=json.dumps(state), event="state")
+            yield ServerSentEvent(raw_data=json.dumps(state), event=STATE)
             last_state = state
         if state["status"] in TERMINAL and not events:
             return
         await asyncio.sleep(POLL_S)
+
+
+async def encoded(events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[bytes]:
+    """The SSE wire format of each event (`fastapi.sse.format_sse_event`)."""
+    async for event in events:
+        yield format_sse_event(data_str=event.raw_data, event=event.event, id=event.id)

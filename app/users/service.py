@@ -84,3 +84,12 @@ def revoke_token(session: Session, user: User, token_id: str) -> ApiToken:
         raise TokenNotFound(token_id)
     row.revoked_at = row.revoked_at or utcnow()
     return row
+
+
+def emails(session: Session, user_ids: set[str]) -> dict[str, str]:
+    rows = session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
+    return {user_id: email for user_id, email in rows}
+
+
+def all_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.email)))

@@ -89,7 +89,8 @@ class TestPlayground:
         for student in ("trained", "base"):
             column = page.locator(f"[data-student={student}]")
             assert column.get_attribute("data-done") == "ok", column.inner_text()
-            assert column.locator("[data-text]").inner_text().strip()
+            written = column.locator("[data-text]").evaluate("el => el.textContent.length")
+            assert written > 0, "nothing was written"  # a tiny random student may write blanks
             assert column.locator("[data-final]").inner_text() not in ("…", "–")
         updates = page.evaluate("window.updates")
         assert updates["trained"] > 1 and updates["base"] > 1, updates

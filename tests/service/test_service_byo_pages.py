@@ -22,10 +22,9 @@ def settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 def browser(client: TestClient, session: Session) -> TestClient:
-    users.create_user(session, "pages@team.test", "password1")
-    token = auth.sign_in(session, "pages@team.test", "password1")
+    user = users.create_user(session, "pages@team.test", "password1")
+    _, token = users.create_token(session, user, auth.SESSION_NAME, kind="session")
     session.commit()
-    assert token is not None
     client.cookies.set(auth.COOKIE, token)
     return client
 

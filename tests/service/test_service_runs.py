@@ -172,6 +172,26 @@ class TestLifecycle:
         assert body.count("event: status") == 2 and "id: " in body
         assert 'event: state\ndata: {"status": "cancelled"' in body
 
+    def test_page_stream_names_every_log_event_log(
+        self, client: TestClient, submit, session: Session
+    ) -> None:
+        """The run page's stream (cookie session): log kinds become `log`, state stays."""
+        headers, config = submit
+        run_id = client.post(API, headers=headers, json={"name": "r", "config": config()}).json()[
+            "id"
+        ]
+        client.post(f"{API}/{run_id}/cancel", headers=headers)
+        user, _ = make_user(session)
+        login = {"email": user.email, "password": "password1"}
+        assert client.post("/login", data=login, follow_redirects=False).status_code == 303
+        assert client.get("/runs/nope/stream").status_code == 404
+        with client.stream("GET", f"/runs/{run_id}/stream") as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            body = "".join(response.iter_text())
+        assert body.count("event: log\n") == 2 and "event: status" not in body
+        assert '"kind":"status"' in body and "id: " in body
+        assert 'event: state\ndata: {"status": "cancelled"' in body
+
 
 class TestReconcile:
     def _lost(self, client: TestClient, submit, session: Session) -> Run:
