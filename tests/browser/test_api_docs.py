@@ -1,5 +1,5 @@
-"""The API reference reads offline: /docs (Swagger UI) and /redoc render in chromium with
-every request to another host blocked, from assets the studio serves itself."""
+"""The API reference reads offline: /docs (Swagger UI) renders in chromium with every
+request to another host blocked, from assets the studio serves itself."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def offline(anonymous, studio: str) -> object:
             route.abort()
 
     anonymous.route("**/*", only_studio)
+    anonymous.set_default_timeout(90_000)  # 2.6 MB of scripts to parse on a busy machine
     return anonymous
 
 
@@ -33,11 +34,3 @@ def test_swagger_ui_renders_every_operation_offline(offline, screenshots: Path) 
     offline.wait_for_selector(".opblock-body")
     assert offline.get_by_text("ErrorOut").count() > 0 or "429" in offline.content()
     offline.screenshot(path=str(screenshots / "api-docs-swagger.png"))
-
-
-def test_redoc_renders_the_typed_run_config_offline(offline, screenshots: Path) -> None:
-    offline.goto("/redoc")
-    offline.wait_for_selector("text=Submit a run")
-    offline.get_by_text("Submit a run").first.click()
-    offline.wait_for_selector("text=RunConfig")
-    offline.screenshot(path=str(screenshots / "api-docs-redoc.png"))

@@ -160,7 +160,7 @@ def embedded_studio(home: Path, **env: str) -> Iterator[str]:
             return False
 
     try:
-        wait_for(ready, 60, "the studio")
+        wait_for(ready, 180, "the studio")
         yield url
     finally:
         os.killpg(up.pid, signal.SIGTERM)

@@ -199,7 +199,7 @@ class TestUp:
             start_new_session=True,
         )
         try:
-            wait_for(lambda: ready(f"http://127.0.0.1:{port}"), 60, "the studio")
+            wait_for(lambda: ready(f"http://127.0.0.1:{port}"), 180, "the studio")
             (worker,) = wait_for(lambda: children(up.pid), 30, "the worker process")
             up.send_signal(signal.SIGTERM)
             assert up.wait(timeout=60) != 0

@@ -32,7 +32,7 @@ def test_thirty_clients_on_two_connections_all_get_answers(
     web = serve(settings.child_env() | {"HF_HUB_OFFLINE": "1"}, "web", port)
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_ready(base)
+        wait_ready(base, 180)
         load = asyncio.run(drive(f"{base}/api/v1", token, run_ids, CLIENTS, SECONDS))
     finally:
         os.killpg(web.pid, signal.SIGTERM)
