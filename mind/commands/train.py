@@ -18,6 +18,9 @@ def register(sub: Any) -> None:
     source.add_argument("--resume", type=Path, metavar="DIR", help="resume this run directory")
     p.add_argument("--output", type=Path, help="run directory (with --config)")
     p.add_argument("--max-steps", type=int, help="stop after this step (resumable)")
+    p.add_argument(
+        "--devices", type=int, help="override train.devices (e.g. resume on other ranks)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -32,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
         config, out_dir, resume = load_config(args.config), args.output, False
     else:
         config, out_dir, resume = _frozen(args.resume), args.resume, True
+    if args.devices is not None:
+        frozen = config.frozen()
+        config = parse_config({**frozen, "train": {**frozen["train"], "devices": args.devices}})
     if args.max_steps is not None and args.max_steps <= 0:
         raise ConfigError("--max-steps", "must be a positive number of steps")
     out_dir.mkdir(parents=True, exist_ok=True)
