@@ -31,6 +31,7 @@ from transformers import AutoModelForCausalLM
 from bench._shapes import SHAPES
 from mind.batching import Encoded, Group, collate
 from mind.config import RunConfig, parse_config
+from mind.distributed import Ranks
 from mind.losses import IGNORE_INDEX
 from mind.metanet import MetaNet
 from mind.methods import spec_for
@@ -140,6 +141,7 @@ class BenchTrainer(Trainer):
         self.config, self.spec = config, spec_for(config)
         self.slots = [f"p{k}" for k in range(embeddings.shape[1])]
         self.device = torch.device(config.train.device)
+        self.ranks = Ranks()
         self.warmup, self.pos, self.ema = 0, Position(), None
         self.model = model
         t, m = config.train, config.mind
