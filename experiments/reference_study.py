@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 
 from experiments.study_report import write_report
-from mind.data import iter_jsonl
+from mind.readers import iter_records
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MIND_SHARED", ROOT.parent / "shared"))
@@ -80,7 +80,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
-    return [obj for _, obj in iter_jsonl(path)]
+    return [obj for _, obj in iter_records(path)]
 
 
 def _write(records: list[dict[str, Any]], path: Path) -> Path:

@@ -1,7 +1,8 @@
 """docs/results.md from a study's stored results (the studio's `/studies/{id}/results`).
 
-Only numbers are generated, through the Jinja2 template beside this file; the hand-written
-analysis lives in docs/results_notes.md and is copied in, so a rebuild never erases it.
+Only numbers are generated, through the Jinja2 template `templates/study_report.md`; the
+hand-written analysis lives in docs/results_notes.md and is copied in, so a rebuild never
+erases it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-TEMPLATE = "study_report.md.j2"
+TEMPLATE = "study_report.md"
 NO_NOTES = "_No analysis yet: write it in `docs/results_notes.md`; every rebuild copies it here._"
 
 
@@ -26,7 +27,7 @@ def _signed(value: float) -> str:
 
 def render(study: dict[str, Any], results: dict[str, Any], notes: str) -> str:
     env = Environment(
-        loader=FileSystemLoader(Path(__file__).parent),
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
+from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mind import plots
 from mind.export import public_config
@@ -27,21 +27,13 @@ def _read_metrics(path: Path) -> list[StepRecord]:
     return [StepRecord.from_dict(json.loads(line)) for line in lines if line.strip()]
 
 
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _fmt(value: Any) -> str:
+def _cell(value: Any) -> str:
     if value is None:
         return "–"
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def _eval_table(result: dict[str, Any], base: dict[str, Any] | None) -> str:
+def _eval_rows(result: dict[str, Any], base: dict[str, Any] | None) -> list[list[Any]]:
     rows = []
     for name, b in result["benchmarks"].items():
         base_acc = base["benchmarks"].get(name, {}).get("accuracy") if base else None
@@ -51,7 +43,7 @@ def _eval_table(result: dict[str, Any], base: dict[str, Any] | None) -> str:
         mean, base_mean = result.get(f"{kind}_mean"), (base or {}).get(f"{kind}_mean")
         gain = None if mean is None or base_mean is None else mean - base_mean
         rows.append([f"{kind.upper()} mean", kind, "", mean, base_mean, gain])
-    return _table(["benchmark", "kind", "n", "accuracy", "base student", "gain"], rows)
+    return rows
 
 
 def _figures(run_dir: Path) -> list[tuple[str, go.Figure]]:
@@ -79,48 +71,26 @@ def _figures(run_dir: Path) -> list[tuple[str, go.Figure]]:
     return figures
 
 
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1000px;color:#222}
-table{border-collapse:collapse;margin:1rem 0}
-td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}th{background:#f3f3f3}
-td:first-child,th:first-child{text-align:left}section{margin:2rem 0}
-"""
+TEMPLATES = Environment(
+    loader=PackageLoader("mind", "templates"), autoescape=select_autoescape(["html"])
+)
+TEMPLATES.filters["cell"] = _cell
 
 
 def write_report(run_dir: Path) -> Path:
-    """Build run_dir/report.html from the files the pipeline wrote."""
+    """Build run_dir/report.html (templates/report.html) from the files the pipeline wrote."""
     config = public_config(_read_json(run_dir / "config.json") or {})
-    summary = _read_json(run_dir / "summary.json") or {}
-    parts = [
-        f"<h1>MIND run: {html.escape(str(config.get('method')))} on "
-        f"{html.escape(str(config.get('student')))}</h1>",
-        _table(
-            ["status", "steps", "examples", "wall time (s)", "final loss"],
-            [
-                [
-                    summary.get("status"),
-                    summary.get("steps"),
-                    summary.get("examples"),
-                    summary.get("wall_time_s"),
-                    (summary.get("final") or {}).get("loss"),
-                ]
-            ],
-        ),
-    ]
     result = _read_json(run_dir / "eval.json")
-    if result:
-        parts.append(
-            "<h2>Evaluation</h2>" + _eval_table(result, _read_json(run_dir / "eval_base.json"))
-        )
-    for i, (title, fig) in enumerate(_figures(run_dir)):
-        div = fig.to_html(full_html=False, include_plotlyjs=i == 0, default_width="100%")
-        parts.append(f"<section><h2>{html.escape(title)}</h2>{div}</section>")
-    parts.append(
-        "<h2>Configuration</h2><pre>" + html.escape(json.dumps(config, indent=2)) + "</pre>"
-    )
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>MIND run report</title>"
-        f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
+    figures = [
+        (title, fig.to_html(full_html=False, include_plotlyjs=i == 0, default_width="100%"))
+        for i, (title, fig) in enumerate(_figures(run_dir))
+    ]
+    page = TEMPLATES.get_template("report.html").render(
+        config=config,
+        config_json=json.dumps(config, indent=2),
+        summary=_read_json(run_dir / "summary.json") or {},
+        evaluation=_eval_rows(result, _read_json(run_dir / "eval_base.json")) if result else None,
+        figures=figures,
     )
     path = run_dir / "report.html"
     path.write_text(page, encoding="utf-8")

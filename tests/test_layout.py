@@ -80,3 +80,17 @@ def test_no_import_cycles(graph: dict[str, set[str]]) -> None:
         TopologicalSorter(graph).prepare()
     except CycleError as exc:
         pytest.fail(f"import cycle: {' -> '.join(exc.args[1])}")
+
+
+def test_pages_call_services_not_api_routes(graph: dict[str, set[str]]) -> None:
+    routers = {m for m in graph if m.startswith("app.") and m.endswith(".router")}
+    assert (
+        routers
+        and [
+            f"{page} imports {router}"
+            for page in graph
+            if page.startswith("app.pages")
+            for router in sorted(graph[page] & routers)
+        ]
+        == []
+    )

@@ -132,11 +132,14 @@ class TestMindRun:
         assert json.loads((out / "summary.json").read_text())["status"] == "completed"
         assert (out / "report.html").exists()
 
-    def test_base_student_results_are_computed_once(self, tiny_student, shared, tmp_path):
+    def test_base_student_results_are_computed_once(
+        self, tiny_student, shared, tmp_path, monkeypatch
+    ):
         """A second run with the same student and benchmarks takes the base student's
         evaluation and latent map from the cache instead of recomputing them."""
         from mind.student import cache_dir
 
+        monkeypatch.setenv("MIND_CACHE", str(tmp_path / "cache"))  # no other run's entries
         config = write_config(tmp_path, tiny_student, shared)
         args = ["run", "--config", str(config), "--no-progress", "--output"]
         assert main([*args, str(tmp_path / "first")]) == 0

@@ -135,7 +135,7 @@ def compare(session: Session, runs: list[Run]) -> dict[str, Any]:
     """Everything the compare page shows."""
     rows = {run.id: figures.training_rows(session, run.id) for run in runs}
     summaries = {
-        run.id: figures.eval_summaries(results.evaluations(session, run.id)).get("trained", {})
+        run.id: results.eval_summaries(results.evaluations(session, run.id)).get("trained", {})
         for run in runs
     }
     benchmarks = sorted({b for s in summaries.values() for b in s.get("benchmarks", {})})

@@ -6,17 +6,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app.datasets import formats
 from app.datasets import service as datasets
 from app.datasets.schemas import Kind
+from app.db import MAX_PAGE
 from app.deps import SessionDep, SettingsDep
 from app.errors import StudioError
-from app.pages import listing
 from app.pages.auth import FormUser, PageUser, safe_next
 from app.pages.render import render
+from app.runs import service as runs
+from app.users import service as users
 from app.users.models import User
 
 router = APIRouter(prefix="/datasets", include_in_schema=False)
@@ -44,8 +47,8 @@ def _list(
         kind=kind,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
-        owners=listing.emails(session, {d.owner_id for d in rows}),
-        used=listing.usage_counts(session, [d.id for d in rows]),
+        owners=users.emails(session, {d.owner_id for d in rows}),
+        used=datasets.usage_counts(session, [d.id for d in rows]),
         **extra,
     )
 
@@ -56,7 +59,7 @@ def datasets_page(
     user: PageUser,
     session: SessionDep,
     kind: Kind | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     return _list(request, user, session, kind, page)
 
@@ -70,13 +73,21 @@ def upload(
     file: Annotated[UploadFile, File()],
     kind: Annotated[Kind, Form()],
     name: Annotated[str, Form(max_length=200)] = "",
+    mapping: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
     """Success goes to the dataset (or back to `next`); a refused file shows why, line by line."""
     filename = file.filename or "upload"
     try:
         dataset, _ = datasets.upload(
-            session, settings, user, file.file, filename, kind, name.strip() or None
+            session,
+            settings,
+            user,
+            file.file,
+            filename,
+            kind,
+            name.strip() or None,
+            datasets.parse_mapping(mapping),
         )
     except StudioError as exc:
         report = (exc.details or {}).get("report")
@@ -87,19 +98,46 @@ def upload(
     return RedirectResponse(target, status_code=303)
 
 
+@router.post("/preview")
+def preview(
+    user: FormUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File()],
+    kind: Annotated[Kind, Form()],
+    name: Annotated[str, Form(max_length=200)] = "",
+    mapping: Annotated[str, Form()] = "",
+) -> JSONResponse:
+    """The upload form's mapping step (JSON for app/static/upload.js); nothing is stored."""
+    try:
+        found = datasets.preview(
+            session,
+            settings,
+            file.file,
+            file.filename or "upload",
+            kind,
+            name.strip() or None,
+            datasets.parse_mapping(mapping),
+        )
+    except StudioError as exc:
+        error = {"code": exc.code, "message": exc.message, "field": exc.field}
+        return JSONResponse({"error": error}, exc.status)
+    return JSONResponse(jsonable_encoder(found))
+
+
 @router.get("/{dataset_id}")
 def dataset_page(
     dataset_id: str, request: Request, user: PageUser, session: SessionDep, settings: SettingsDep
 ) -> HTMLResponse:
     dataset = datasets.get(session, dataset_id)
-    used_by, used_total = listing.runs_using(session, dataset.id, RUNS_SHOWN)
+    used_by, used_total = runs.runs_using(session, dataset.id, RUNS_SHOWN)
     preview = formats.preview(datasets.file_path(settings, dataset), settings.preview_rows)
     return render(
         request,
         "dataset.html",
         user,
         dataset=dataset,
-        owner=listing.emails(session, {dataset.owner_id}).get(dataset.owner_id, ""),
+        owner=users.emails(session, {dataset.owner_id}).get(dataset.owner_id, ""),
         preview=preview,
         columns=list(dict.fromkeys(k for row in preview for k in row)),
         used_by=used_by,

@@ -7,14 +7,13 @@ same after a hundred steps or a hundred thousand.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from typing import Any
 
 from plotly.graph_objects import Figure
 from sqlalchemy.orm import Session
 
 from app.results import service as results
-from app.results.models import EvaluationResult, LatentAnalysis
+from app.results.models import LatentAnalysis
 from mind import plots
 from mind.step_record import LOSSES, StepRecord
 
@@ -25,31 +24,6 @@ def training_rows(session: Session, run_id: str) -> list[StepRecord]:
     """The losses and perspective stats of about `MAX_POINTS` steps."""
     every = results.step_stride(session, run_id, MAX_POINTS)
     return results.step_records(session, run_id, LOSSES, every)
-
-
-def _means(benchmarks: dict[str, dict[str, Any]], field: str) -> dict[str, float | None]:
-    out = {}
-    for kind in ("id", "ood"):
-        values = [b[field] for b in benchmarks.values() if b["kind"] == kind]
-        out[f"{kind}_mean"] = sum(values) / len(values) if values else None
-    return out
-
-
-def eval_summaries(rows: list[EvaluationResult]) -> dict[str, dict[str, Any]]:
-    """{model: eval.json-like summary}, for `plots.eval_bars` and the evaluation table."""
-    by_model: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for r in rows:
-        by_model[r.model][r.benchmark] = {
-            "accuracy": r.accuracy,
-            "kind": r.kind,
-            "n": r.n,
-            "gain": r.gain,
-            "answer_type": r.answer_type,
-        }
-    return {
-        model: {"benchmarks": bench, **_means(bench, "accuracy")}
-        for model, bench in by_model.items()
-    }
 
 
 def latent_title(row: LatentAnalysis) -> str:
@@ -69,7 +43,7 @@ def run_figures(session: Session, run_id: str) -> dict[str, dict[str, Any] | Non
     rows = training_rows(session, run_id)
     has_loss = any(r.get(name) is not None for r in rows for name in LOSSES)
     has_weights = any(r.perspectives for r in rows)
-    summaries = eval_summaries(results.evaluations(session, run_id))
+    summaries = results.eval_summaries(results.evaluations(session, run_id))
     trained = next((a for a in results.latent(session, run_id) if a.points), None)
     figures = {
         "loss": plots.loss_curves(rows) if has_loss else None,

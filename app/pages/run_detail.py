@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from itertools import islice
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
-from fastapi.sse import EventSourceResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.orm import Session
 
+from app.db import MAX_BIGINT, MAX_PAGE
 from app.deps import SessionDep, SettingsDep
-from app.errors import NotFound
-from app.pages import figures, listing
+from app.pages import figures
 from app.pages.auth import FormUser, PageUser
 from app.pages.render import render, templates
 from app.progress.queue import queue_place
 from app.results import service as results
-from app.results.router import download as download_artifact
+from app.results.downloads import artifact_response
 from app.runs import service as runs
 from app.runs import stream
 from app.runs.models import Run
 from app.runs.status import ACTIVE
 from app.settings import Settings
+from app.users import service as users
 from app.users.models import User
 from mind.answers import EXTRACTOR_VERSION
 
@@ -37,14 +37,14 @@ PANELS = ("actions", "facts", "evaluation", "latent", "files")
 def _results(session: Session, settings: Settings, run: Run, user: User) -> dict[str, Any]:
     """What the results panel shows; re-rendered for live updates."""
     current = results.evaluations(session, run.id)
-    summaries = figures.eval_summaries(current)
+    summaries = results.eval_summaries(current)
     trained, base = summaries.get("trained"), summaries.get("base")
     bench = sorted((trained or {}).get("benchmarks", {}).items(), key=lambda i: i[1]["kind"])
     actions = runs.allowed_actions(settings, user, run)
     return {
         "run": run,
-        "owner": listing.emails(session, {run.owner_id}).get(run.owner_id, ""),
-        "datasets": listing.run_datasets(session, [run.id]).get(run.id, {}),
+        "owner": users.emails(session, {run.owner_id}).get(run.owner_id, ""),
+        "datasets": runs.run_datasets(session, [run.id]).get(run.id, {}),
         "trained": trained,
         "base": base,
         "bench_rows": [(n, b, (base or {}).get("benchmarks", {}).get(n)) for n, b in bench],
@@ -66,7 +66,7 @@ def run_page(
     run_id: str, request: Request, user: PageUser, session: SessionDep, settings: SettingsDep
 ) -> HTMLResponse:
     run = runs.get(session, run_id)
-    events = listing.recent_events(session, run.id, LOG_TAIL)
+    events = runs.recent_events(session, run.id, LOG_TAIL)
     return render(
         request,
         "run.html",
@@ -101,24 +101,22 @@ def run_stream(
     request: Request,
     _: PageUser,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0)] = 0,
-    last_event_id: Annotated[int | None, Header()] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_BIGINT)] = None,
 ) -> EventSourceResponse:
     """The API's SSE stream behind the session cookie (EventSource sends no bearer token)."""
     runs.get(session, run_id)
     start = last_event_id if last_event_id is not None else after
-    events = stream.run_events(request.app.state.sessionmaker, run_id, start)
-    return EventSourceResponse(_as_log(events))
+    state = request.app.state
+    events = stream.run_events(state.sessionmaker, state.db_slots, run_id, start)
+    return EventSourceResponse(stream.encoded(_as_log(events)))
 
 
-async def _as_log(events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _as_log(events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[ServerSentEvent]:
     """Every log event renamed `log` (its kind stays in the data): EventSource delivers only
     the event names a page listens for, and the pipeline adds kinds as it grows."""
-    async for chunk in events:
-        head, _, rest = chunk.partition(b"\n")
-        if head.startswith(b"event: ") and head != b"event: state":
-            chunk = b"event: log\n" + rest
-        yield chunk
+    async for event in events:
+        yield event if event.event == stream.STATE else event.model_copy(update={"event": "log"})
 
 
 @router.get("/predictions/{benchmark}")
@@ -130,16 +128,14 @@ def predictions_page(
     session: SessionDep,
     settings: SettingsDep,
     model: Literal["trained", "base"] = "trained",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     run = runs.get(session, run_id)
     row = results.evaluation(session, run_id, benchmark, model)
-    path = settings.storage / str(row.predictions_path)
-    if not path.exists():
-        raise NotFound(f"the predictions file of {benchmark!r} is gone", "benchmark")
     start = (page - 1) * PREDICTIONS_PAGE
-    with path.open(encoding="utf-8") as handle:
-        items = [json.loads(line) for line in islice(handle, start, start + PREDICTIONS_PAGE)]
+    items = results.predictions(
+        session, settings, run_id, benchmark, model, start, PREDICTIONS_PAGE
+    )
     return render(
         request,
         "predictions.html",
@@ -157,7 +153,7 @@ def predictions_page(
 def download(
     run_id: str, name: str, user: PageUser, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
-    return download_artifact(run_id, name, user, session, settings)
+    return artifact_response(session, settings, runs.get(session, run_id), name)
 
 
 @router.post("/cancel")

@@ -9,16 +9,18 @@ from fastapi.responses import HTMLResponse
 
 from app.datasets import service as datasets
 from app.datasets.exceptions import DatasetNotFound
+from app.db import MAX_PAGE
 from app.deps import SessionDep
 from app.errors import Invalid
 from app.pages import compare as comparison
-from app.pages import listing
 from app.pages.auth import PageUser
 from app.pages.render import render
+from app.results import service as results
 from app.runs import service as runs
 from app.runs.models import Run
 from app.runs.schemas import RunFilters
 from app.runs.status import STATUSES
+from app.users import service as users
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -32,7 +34,7 @@ def runs_page(
     user: PageUser,
     session: SessionDep,
     filters: Annotated[RunFilters, Query()],
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     rows, total = runs.list_runs(session, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     ids = [r.id for r in rows]
@@ -50,14 +52,14 @@ def runs_page(
         pages=max(1, -(-total // PAGE_SIZE)),
         filters=filters,
         filter_dataset=dataset,
-        owners=listing.emails(session, {r.owner_id for r in rows}),
-        results=listing.key_results(session, ids),
-        datasets=listing.run_datasets(session, ids),
+        owners=users.emails(session, {r.owner_id for r in rows}),
+        results=results.key_results(session, ids),
+        datasets=runs.run_datasets(session, ids),
         choices={
             "status": STATUSES,
-            "method": listing.distinct_values(session, Run.method),
-            "student": listing.distinct_values(session, Run.student),
-            "owner": listing.all_users(session),
+            "method": runs.distinct_values(session, Run.method),
+            "student": runs.distinct_values(session, Run.student),
+            "owner": users.all_users(session),
             "dataset": datasets.list_datasets(session, None, DATASET_CHOICES, 0)[0],
         },
     )

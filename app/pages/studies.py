@@ -15,13 +15,13 @@ from starlette.datastructures import FormData
 from app.datasets import service as datasets
 from app.deps import SessionDep, SettingsDep
 from app.errors import Invalid
-from app.pages import listing
 from app.pages.auth import FormUser, PageUser
 from app.pages.render import render
-from app.runs.config import BUNDLED_STUDENTS
+from app.students import service as students
 from app.studies import figures, results, service
 from app.studies.plan import merge
 from app.studies.schemas import StudySpec
+from app.users import service as users
 from app.users.models import User
 from mind.config import Method
 
@@ -58,7 +58,7 @@ def studies_page(
         "studies.html",
         user,
         studies=[service.describe(session, s) for s in rows],
-        owners=listing.emails(session, {s.owner_id for s in rows}),
+        owners=users.emails(session, {s.owner_id for s in rows}),
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
@@ -72,7 +72,7 @@ def _choices(session: Session) -> dict[str, Any]:
         "questions": questions,
         "rationales": rationales,
         "cells": list(CELLS),
-        "students": BUNDLED_STUDENTS,
+        "students": students.available_names(session),
     }
 
 
@@ -166,7 +166,7 @@ def study_page(
         "study.html",
         user,
         study=described,
-        owner=listing.emails(session, {study.owner_id}).get(study.owner_id, ""),
+        owner=users.emails(session, {study.owner_id}).get(study.owner_id, ""),
         results=outcome,
         figures=figures.study_figures(session, study, service.cells(session, study), outcome),
         spec_json=json.dumps(study.spec, indent=2),

@@ -6,17 +6,18 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.runs.models import Run
+from app.runs.status import RunStatus
 
 
 def queue_place(session: Session, run: Run) -> int | None:
     """1 for the next run a worker takes; None unless the run is queued."""
-    if run.status != "queued" or run.queued_at is None:
+    if run.status != RunStatus.QUEUED or run.queued_at is None:
         return None
     ahead = session.scalar(
         select(func.count())
         .select_from(Run)
         .where(
-            Run.status == "queued",
+            Run.status == RunStatus.QUEUED,
             or_(
                 Run.queued_at < run.queued_at,
                 and_(Run.queued_at == run.queued_at, Run.id < run.id),

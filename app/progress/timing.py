@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import as_utc, utcnow
 from app.runs.models import Run
-from app.runs.status import ACTIVE, IN_WORKER
+from app.runs.status import ACTIVE, IN_WORKER, RunStatus
 
 
 def status_changes(session: Session) -> list[tuple[Run, str | None]]:
@@ -31,9 +31,9 @@ def status_changes(session: Session) -> list[tuple[Run, str | None]]:
 def stamp(run: Run, previous: str | None) -> None:
     """Update the run's clock for a move from `previous` to `run.status`."""
     now = utcnow()
-    if run.status == "queued":
+    if run.status == RunStatus.QUEUED:
         run.queued_at = now
-    if run.status == "running" and previous != "running":
+    if run.status == RunStatus.RUNNING and previous != RunStatus.RUNNING:
         run.attempt_started_at = now
     if previous in IN_WORKER and run.status not in IN_WORKER and run.attempt_started_at:
         run.active_s = (run.active_s or 0.0) + (

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 
 from app.datasets import service as datasets
 from app.errors import Conflict, Forbidden, NotFound
@@ -27,6 +31,7 @@ from app.results.models import (
     PerspectiveWeight,
 )
 from app.runs.models import Run
+from app.settings import Settings
 from app.users.models import User
 from mind.step_record import PerspectiveStats, StepRecord
 
@@ -353,3 +358,82 @@ def artifact(session: Session, run_id: str, name: str) -> Artifact:
     if row is None:
         raise NotFound(f"no artifact {name!r} for this run", "name")
     return row
+
+
+def key_results(session: Session, run_ids: list[str]) -> dict[str, dict[str, float]]:
+    """{run id: {"id": mean accuracy, "ood": ..., "id_gain": ..., "ood_gain": ...}}."""
+    query = (
+        select(
+            EvaluationResult.run_id,
+            EvaluationResult.kind,
+            func.avg(EvaluationResult.accuracy),
+            func.avg(EvaluationResult.gain),
+        )
+        .where(EvaluationResult.run_id.in_(run_ids), EvaluationResult.model == "trained")
+        .group_by(EvaluationResult.run_id, EvaluationResult.kind)
+    )
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    for run_id, kind, accuracy, gain in session.execute(query):
+        out[run_id][kind] = accuracy
+        if gain is not None:
+            out[run_id][f"{kind}_gain"] = gain
+    return dict(out)
+
+
+def predictions(
+    session: Session,
+    settings: Settings,
+    run_id: str,
+    benchmark: str,
+    model: str,
+    start: int,
+    n: int,
+) -> list[dict[str, Any]]:
+    """Rows `start` to `start + n` of a benchmark's per-example predictions (JSONL)."""
+    row = evaluation(session, run_id, benchmark, model)
+    path = settings.storage / str(row.predictions_path)
+    if not path.exists():
+        raise NotFound(f"the predictions file of {benchmark!r} is gone", "benchmark")
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in islice(handle, start, start + n)]
+
+
+def artifact_file(
+    session: Session, settings: Settings, run_id: str, name: str
+) -> tuple[Path, str, BackgroundTask | None]:
+    """(file, download name, cleanup) of an artifact; a folder (the adapter) is zipped into
+    a scratch folder that the cleanup task removes once the response is sent."""
+    row = artifact(session, run_id, name)
+    path = settings.storage / row.path
+    if not path.exists():
+        raise NotFound(f"the file of artifact {name!r} is gone", "name")
+    if not row.is_dir:
+        return path, path.name, None
+    scratch = Path(tempfile.mkdtemp(dir=settings.storage))
+    archive = Path(shutil.make_archive(str(scratch / f"{run_id}-{name}"), "zip", path))
+    return archive, archive.name, BackgroundTask(shutil.rmtree, scratch, ignore_errors=True)
+
+
+def _means(benchmarks: dict[str, dict[str, Any]], field: str) -> dict[str, float | None]:
+    out = {}
+    for kind in ("id", "ood"):
+        values = [b[field] for b in benchmarks.values() if b["kind"] == kind]
+        out[f"{kind}_mean"] = sum(values) / len(values) if values else None
+    return out
+
+
+def eval_summaries(rows: list[EvaluationResult]) -> dict[str, dict[str, Any]]:
+    """{model: eval.json-like summary}, for `plots.eval_bars` and the evaluation table."""
+    by_model: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for r in rows:
+        by_model[r.model][r.benchmark] = {
+            "accuracy": r.accuracy,
+            "kind": r.kind,
+            "n": r.n,
+            "gain": r.gain,
+            "answer_type": r.answer_type,
+        }
+    return {
+        model: {"benchmarks": bench, **_means(bench, "accuracy")}
+        for model, bench in by_model.items()
+    }

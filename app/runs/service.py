@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import copy
 import shutil
+from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from app.datasets.models import RunDataset
+from app.datasets.models import Dataset, RunDataset
 from app.db import utcnow
 from app.queue import EXECUTE_RUN, enqueue
 from app.runs import config as run_config
 from app.runs.exceptions import NothingToResume, NotOwner, RunNotFound
-from app.runs.models import Run, RunEvent
+from app.runs.models import NAME_MAX, Run, RunEvent
 from app.runs.schemas import RunFilters
 from app.runs.status import ACTIONS, RunStatus, allows, move, require
 from app.settings import Settings
@@ -30,12 +31,24 @@ def add_event(session: Session, run: Run, kind: str, message: str, **data: Any) 
     session.add(RunEvent(run_id=run.id, kind=kind, message=message, data=data))
 
 
+def dispatch(session: Session, run: Run) -> None:
+    """Send the task of the run's current attempt after commit; the row is marked
+    dispatched once the broker has it (else the reconciler sends it again)."""
+    run.dispatched_at = None
+    sent = (
+        update(Run)
+        .where(Run.id == run.id, Run.attempt == run.attempt)
+        .values(dispatched_at=utcnow())
+    )
+    enqueue(session, EXECUTE_RUN, run.id, run.attempt, sent=sent)
+
+
 def queue_run(session: Session, run: Run) -> None:
     """Mark the run queued and send its task (for `run.attempt`) after commit."""
     move(run, RunStatus.QUEUED)
     run.stage, run.error, run.finished_at = None, None, None
     add_event(session, run, "status", f"queued (attempt {run.attempt})", attempt=run.attempt)
-    enqueue(session, EXECUTE_RUN, run.id, run.attempt)
+    dispatch(session, run)
 
 
 def create(
@@ -139,7 +152,13 @@ def clone(
     """A new run (owned by whoever clones) from a run's frozen config plus overrides."""
     source = get(session, run_id)
     raw = _merge(source.config, overrides)
-    return create(session, user, name or f"{source.name} (clone)", raw, parent=source)
+    return create(session, user, name or clone_name(source.name), raw, parent=source)
+
+
+def clone_name(name: str) -> str:
+    """`<name> (clone)`, cut to fit the 200-character column."""
+    suffix = " (clone)"
+    return name[: NAME_MAX - len(suffix)] + suffix
 
 
 def has_checkpoint(settings: Settings, run: Run) -> bool:
@@ -187,3 +206,34 @@ def list_events(session: Session, run_id: str, after: int, limit: int) -> list[R
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def run_datasets(session: Session, run_ids: list[str]) -> dict[str, dict[str, Dataset]]:
+    """{run id: {role: dataset}} for the runs of one page."""
+    query = (
+        select(RunDataset.run_id, RunDataset.role, Dataset)
+        .join(Dataset, Dataset.id == RunDataset.dataset_id)
+        .where(RunDataset.run_id.in_(run_ids))
+    )
+    out: dict[str, dict[str, Dataset]] = defaultdict(dict)
+    for run_id, role, dataset in session.execute(query):
+        out[run_id][role] = dataset
+    return dict(out)
+
+
+def runs_using(session: Session, dataset_id: str, limit: int) -> tuple[list[Run], int]:
+    used = select(RunDataset.run_id).where(RunDataset.dataset_id == dataset_id)
+    total = session.scalar(select(func.count()).select_from(used.distinct().subquery())) or 0
+    query = select(Run).where(Run.id.in_(used)).order_by(Run.created_at.desc()).limit(limit)
+    return list(session.scalars(query)), total
+
+
+def distinct_values(session: Session, column: Any, limit: int = 100) -> list[str]:
+    """Filter choices (methods, students) that runs actually used."""
+    return list(session.scalars(select(column).distinct().order_by(column).limit(limit)))
+
+
+def recent_events(session: Session, run_id: str, n: int) -> list[RunEvent]:
+    """The last `n` log events, oldest first: the run page shows the tail of a long log."""
+    query = select(RunEvent).where(RunEvent.run_id == run_id).order_by(RunEvent.id.desc())
+    return list(reversed(list(session.scalars(query.limit(n)))))

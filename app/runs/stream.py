@@ -1,8 +1,10 @@
 """Server-sent events for one run: new log events as they land, then the final status.
 
-The stream holds no session between polls (each poll is a short read), so a slow client
-never pins a database connection. The route negotiates JSON or SSE on one path, so this
-yields wire-format bytes itself.
+The stream holds no session between polls (each poll is a short read, taken under the
+same database slots as requests), so a slow client never pins a database connection. It
+yields `ServerSentEvent` objects, which the routes (the API's negotiates JSON or SSE on
+one path, so neither is a generator route) may rename or filter before `encoded` writes
+them in the wire format.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-from fastapi.sse import format_sse_event
+import anyio
+from fastapi.sse import ServerSentEvent, format_sse_event
 from sqlalchemy.orm import sessionmaker
 
 from app.runs import service
@@ -19,6 +22,7 @@ from app.runs.schemas import EventOut
 from app.runs.status import TERMINAL
 
 POLL_S = 1.0
+STATE = "state"  # the event name of status/stage/progress changes
 
 
 def _poll(factory: sessionmaker, run_id: str, after: int) -> tuple[list[EventOut], dict]:
@@ -29,20 +33,29 @@ def _poll(factory: sessionmaker, run_id: str, after: int) -> tuple[list[EventOut
         return [EventOut.model_validate(e) for e in rows], state
 
 
-async def run_events(factory: sessionmaker, run_id: str, after: int) -> AsyncIterator[bytes]:
+async def run_events(
+    factory: sessionmaker, slots: anyio.Semaphore, run_id: str, after: int
+) -> AsyncIterator[ServerSentEvent]:
     """`event: <kind>` for each log event (id = event id, for Last-Event-ID), and
     `event: state` whenever status, stage or progress change; ends once the run has."""
     last_state: dict | None = None
     while True:
-        events, state = await asyncio.to_thread(_poll, factory, run_id, after)
+        async with slots:
+            events, state = await asyncio.to_thread(_poll, factory, run_id, after)
         for event in events:
             after = event.id
-            yield format_sse_event(
-                data_str=event.model_dump_json(), event=event.kind, id=str(event.id)
+            yield ServerSentEvent(
+                raw_data=event.model_dump_json(), event=event.kind, id=str(event.id)
             )
         if state != last_state:
-            yield format_sse_event(data_str=json.dumps(state), event="state")
+            yield ServerSentEvent(raw_data=json.dumps(state), event=STATE)
             last_state = state
         if state["status"] in TERMINAL and not events:
             return
         await asyncio.sleep(POLL_S)
+
+
+async def encoded(events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[bytes]:
+    """The SSE wire format of each event (`fastapi.sse.format_sse_event`)."""
+    async for event in events:
+        yield format_sse_event(data_str=event.raw_data, event=event.event, id=event.id)

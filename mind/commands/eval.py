@@ -11,6 +11,8 @@ import json
 import re
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from mind.config import DEFAULT_INSTRUCTION, ConfigError, EvalConfig, TrainConfig, load_config
 
 SPLIT_STEMS = {"train", "test", "dev", "val", "validation", "eval"}
@@ -83,7 +85,13 @@ def _settings(args: argparse.Namespace) -> tuple[str, TrainConfig, EvalConfig, s
             raw[key] = getattr(args, key)
     if not raw["benchmarks"]:
         raise ConfigError("eval.benchmarks", "no benchmarks: give --benchmark/--ood files")
-    return student, train, EvalConfig.model_validate(raw), args.instruction or instruction
+    try:
+        eval_cfg = EvalConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(part) for part in ("eval", *err["loc"]))
+        raise ConfigError(key, err["msg"]) from None
+    return student, train, eval_cfg, args.instruction or instruction
 
 
 def run(args: argparse.Namespace) -> int:

@@ -61,7 +61,6 @@ def test_submit_a_study_and_read_its_charts(
     # The first study page of a fresh studio imports statsmodels: give it time.
     page.wait_for_function(SUBMITTED, timeout=120_000)
     assert page.locator("#study-error").count() == 0, page.locator("#study-error").inner_text()
-    shot(page, screenshots, "11-study-running")
 
     assert _wait_for_study(page) == "succeeded"
     for name in FIGURES:
@@ -73,7 +72,7 @@ def test_submit_a_study_and_read_its_charts(
     assert paired.startswith("zero_shot\tmind\tstudy-questions")
     assert "points over the base student" in page.locator("[data-budget=steps] ul").inner_text()
     assert {c for c in page.locator("#cells .badge").all_inner_texts()} == {"succeeded"}
-    shot(page, screenshots, "12-study-succeeded")
+    shot(page, screenshots, "11-study")
 
     page.goto("/studies")
     assert "mind against the base" in page.locator("table.studies").inner_text()

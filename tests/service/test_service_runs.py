@@ -172,6 +172,26 @@ class TestLifecycle:
         assert body.count("event: status") == 2 and "id: " in body
         assert 'event: state\ndata: {"status": "cancelled"' in body
 
+    def test_page_stream_names_every_log_event_log(
+        self, client: TestClient, submit, session: Session
+    ) -> None:
+        """The run page's stream (cookie session): log kinds become `log`, state stays."""
+        headers, config = submit
+        run_id = client.post(API, headers=headers, json={"name": "r", "config": config()}).json()[
+            "id"
+        ]
+        client.post(f"{API}/{run_id}/cancel", headers=headers)
+        user, _ = make_user(session)
+        login = {"email": user.email, "password": "password1"}
+        assert client.post("/login", data=login, follow_redirects=False).status_code == 303
+        assert client.get("/runs/nope/stream").status_code == 404
+        with client.stream("GET", f"/runs/{run_id}/stream") as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            body = "".join(response.iter_text())
+        assert body.count("event: log\n") == 2 and "event: status" not in body
+        assert '"kind":"status"' in body and "id: " in body
+        assert 'event: state\ndata: {"status": "cancelled"' in body
+
 
 class TestReconcile:
     def _lost(self, client: TestClient, submit, session: Session) -> Run:
@@ -185,10 +205,18 @@ class TestReconcile:
         session.flush()
         return run
 
-    def test_lost_run_without_checkpoint_fails_with_reason(
+    def test_lost_run_without_checkpoint_restarts_while_attempts_remain(
         self, client: TestClient, submit, session: Session, settings: Settings
     ) -> None:
         run = self._lost(client, submit, session)
+        assert reconcile(session, settings) == {run.id: "queued"}
+        assert run.attempt == 2 and not run.resume and run.dispatched_at is None
+
+    def test_lost_run_on_its_last_attempt_fails_with_reason(
+        self, client: TestClient, submit, session: Session, settings: Settings
+    ) -> None:
+        run = self._lost(client, submit, session)
+        run.attempt = settings.max_attempts
         assert reconcile(session, settings) == {run.id: "failed"}
         assert "lost" in (run.error or "") and "no checkpoint" in (run.error or "")
 
