@@ -26,8 +26,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mind.distributed import is_main_process  # torch loads only when training
-    from mind.training_run import train_run
+    from mind.training_run import train_run  # torch loads only when training
 
     if args.config:
         if args.output is None:
@@ -42,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--max-steps", "must be a positive number of steps")
     out_dir.mkdir(parents=True, exist_ok=True)
     reporter = FileReporter(out_dir, show_progress=not args.no_progress)
+    from mind.distributed import is_main_process
+
     if not is_main_process():  # other torchrun ranks: rank 0 reports for the run
         reporter = NullReporter()
     summary = train_run(config, out_dir, reporter, resume=resume, stop_at=args.max_steps)
