@@ -1,8 +1,9 @@
 """Packed vs padded forward on the device at hand: the same losses, answers and gradients.
 
 tests/test_packing.py proves this on CPU; the attention kernels differ on a GPU (flash SDPA
-with GQA for packed rows, masked SDPA for padded ones), so the benchmark script checks it
-there too before timing anything. Exits 1 if float32 results disagree.
+with GQA for packed rows, masked SDPA for padded ones, FlexAttention's document mask, and
+flash-attn's varlen kernel when installed), so the benchmark script checks every packed
+kernel there before timing anything. Exits 1 if float32 results disagree.
 
     python -m bench.packing_check --device cuda
 """
@@ -17,6 +18,7 @@ from transformers import AutoModelForCausalLM, Qwen2Config
 from mind.batching import Encoded, Group, collate
 from mind.forward import student_forward
 from mind.losses import IGNORE_INDEX
+from mind.packing import flash_available
 
 FP32_TOLERANCE = 1e-4
 
@@ -37,16 +39,28 @@ def groups(vocab: int, seed: int = 0) -> list[Group]:
     return out
 
 
-def differences(model: torch.nn.Module, batch_groups: list[Group], device: str) -> list[float]:
-    """Largest |packed - padded| of per-sequence CE, answer log-probs and gradients."""
+def differences(
+    model: torch.nn.Module, batch_groups: list[Group], device: str, kernel: str
+) -> list[float]:
+    """Largest |packed - padded| of per-sequence CE, answer log-probs and gradients, with
+    `kernel` (`train.packed_attention`) for the packed rows."""
     results = []
     for packed in (False, True):
         model.zero_grad()
-        out = student_forward(model, collate(batch_groups, 2, 0, packed).to(device), True)
+        batch = collate(batch_groups, 2, 0, packed).to(device)
+        out = student_forward(model, batch, True, packed_attention=kernel)
         (out.ce.sum() + out.answer_logprobs.exp().mean()).backward()
         grads = torch.cat([p.grad.float().flatten() for p in model.parameters()])
         results.append((out.ce.float(), out.answer_logprobs.float(), grads))
     return [(a - b).abs().max().item() for a, b in zip(*results, strict=True)]
+
+
+def kernels(device: torch.device, dtype: torch.dtype) -> list[str]:
+    """The packed kernels that run (with a backward pass) on this device and dtype."""
+    if device.type != "cuda":
+        return ["padded"]  # FlexAttention has no backward on CPU
+    half = dtype in (torch.bfloat16, torch.float16)
+    return ["padded", "flex"] + (["flash"] if half and flash_available(device) else [])
 
 
 def main() -> int:
@@ -69,13 +83,14 @@ def main() -> int:
             model = AutoModelForCausalLM.from_config(
                 config, dtype=dtype, attn_implementation="sdpa"
             ).train()
-        ce, answers, grads = differences(model, groups(config.vocab_size), args.device)
-        print(
-            f"packing_check device={args.device} dtype={dtype} max|diff| "
-            f"ce={ce:.2e} answer_logprobs={answers:.2e} grads={grads:.2e}"
-        )
-        if dtype == torch.float32:
-            ok = max(ce, answers, grads) < FP32_TOLERANCE
+        for kernel in kernels(torch.device(args.device), dtype):
+            ce, answers, grads = differences(model, groups(config.vocab_size), args.device, kernel)
+            print(
+                f"packing_check device={args.device} dtype={dtype} kernel={kernel} max|diff| "
+                f"ce={ce:.2e} answer_logprobs={answers:.2e} grads={grads:.2e}"
+            )
+            if dtype == torch.float32:
+                ok = ok and max(ce, answers, grads) < FP32_TOLERANCE
     print("packing_check", "ok" if ok else "MISMATCH")
     return 0 if ok else 1
 

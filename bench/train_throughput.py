@@ -32,6 +32,7 @@ from bench._shapes import SHAPES
 from mind.assistant import TargetTracker, TeachingAssistant
 from mind.batching import Encoded, Group, collate
 from mind.config import RunConfig, parse_config
+from mind.distributed import Ranks
 from mind.losses import IGNORE_INDEX
 from mind.methods import spec_for
 from mind.student import DTYPES, prepare_for_training
@@ -140,6 +141,7 @@ class BenchTrainer(Trainer):
         self.config, self.spec = config, spec_for(config)
         self.slots = [f"p{k}" for k in range(embeddings.shape[1])]
         self.device = torch.device(config.train.device)
+        self.ranks = Ranks()
         self.warmup, self.joint_steps, self.pos = 0, config.train.max_steps, Position()
         self.model = model
         self.no_consistency_slots = torch.zeros(embeddings.shape[:2], dtype=torch.bool)

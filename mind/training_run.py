@@ -11,7 +11,6 @@ from typing import Any
 
 from mind import checkpoint
 from mind.config import RunConfig, dump_config
-from mind.distributed import is_main_process
 from mind.methods import METHODS
 from mind.reporter import Reporter, truncate_metrics
 from mind.training_data import load_training_data
@@ -29,6 +28,8 @@ def train_run(
     if stop_at and stop_at > config.train.max_steps:
         reporter.event("warning", f"extending max_steps {config.train.max_steps} -> {stop_at}")
         config.train.max_steps = stop_at
+    from mind.distributed import is_main_process
+
     main = is_main_process()  # with train.devices > 1, rank 0 alone writes files
     if main:
         dump_config(config, out_dir / "config.json")

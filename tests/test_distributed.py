@@ -1,9 +1,10 @@
 """Data-parallel training: two gloo ranks train as one process with the same global batch.
 
 Same config, same seed, same global micro-batch of 4 questions: `mind train` alone, and the
-same command under torchrun with 2 CPU ranks (2 questions each). MetaNet sees the gathered
-losses, so the selected sets and weights must be the same; the losses agree up to the
-floating-point order of the gradient all-reduce (stated tolerance: 1e-4 relative).
+same command under torchrun with 2 CPU ranks (2 questions each) for two steps, resumed from
+its checkpoint on one rank for the last two. MetaNet sees the gathered losses, so the
+selected sets and weights must be the same; the losses agree up to the floating-point order
+of the gradient all-reduce (stated tolerance: 1e-4 relative).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def _torchrun(args: list[str], log: Path) -> int:
 
 @pytest.fixture(scope="module")
 def runs(shared: Path, tiny_student: str, tmp_path_factory: pytest.TempPathFactory):
-    """(single-process run dir, 2-rank run dir)."""
+    """(single-process run dir, run dir of 2 ranks for steps 1-2 resumed alone for 3-4)."""
     root = tmp_path_factory.mktemp("distributed")
     dirs = {}
     for devices in (1, 2):
@@ -78,12 +79,16 @@ def runs(shared: Path, tiny_student: str, tmp_path_factory: pytest.TempPathFacto
         if devices == 1:
             assert mind_cli(["train", "--no-progress", *args]) == 0
         else:
-            code = _torchrun(args, root / "torchrun.log")
+            code = _torchrun([*args, "--max-steps", "2"], root / "torchrun.log")
             assert code == 0, (root / "torchrun.log").read_text()[-4000:]
+            assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-2"]
+            resume = ["train", "--no-progress", "--resume", str(out), "--devices", "1"]
+            assert mind_cli(resume) == 0
     return dirs[1], dirs[2]
 
 
-def test_two_ranks_follow_the_single_process_run(runs: tuple[Path, Path]) -> None:
+def test_two_ranks_and_a_resume_on_one_follow_the_single_process_run(runs) -> None:
+    """Steps 1-2 on two ranks, 3-4 resumed on one: the single-process curve throughout."""
     single, double = (_metrics(d) for d in runs)
     assert [r["step"] for r in double] == [1, 2, 3, 4]
     assert [r["phase"] for r in double] == ["warmup", "joint", "joint", "joint"]
@@ -105,6 +110,7 @@ def test_rank_zero_alone_writes_the_run(runs: tuple[Path, Path]) -> None:
     assert sorted(p.name for p in (double / "checkpoints").iterdir()) == ["step-2", "step-4"]
     assert len(_metrics(double)) == 4, "one metrics line per step, not one per rank"
     assert json.loads((double / "summary.json").read_text())["status"] == "completed"
+    assert json.loads((double / "config.json").read_text())["train"]["devices"] == 1
 
 
 def test_devices_must_split_the_batch() -> None:

@@ -18,13 +18,15 @@ def register(sub: Any) -> None:
     source.add_argument("--resume", type=Path, metavar="DIR", help="resume this run directory")
     p.add_argument("--output", type=Path, help="run directory (with --config)")
     p.add_argument("--max-steps", type=int, help="stop after this step (resumable)")
+    p.add_argument(
+        "--devices", type=int, help="override train.devices (e.g. resume on other ranks)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from mind.distributed import is_main_process  # torch loads only when training
-    from mind.training_run import train_run
+    from mind.training_run import train_run  # torch loads only when training
 
     if args.config:
         if args.output is None:
@@ -32,10 +34,15 @@ def run(args: argparse.Namespace) -> int:
         config, out_dir, resume = load_config(args.config), args.output, False
     else:
         config, out_dir, resume = _frozen(args.resume), args.resume, True
+    if args.devices is not None:
+        frozen = config.frozen()
+        config = parse_config({**frozen, "train": {**frozen["train"], "devices": args.devices}})
     if args.max_steps is not None and args.max_steps <= 0:
         raise ConfigError("--max-steps", "must be a positive number of steps")
     out_dir.mkdir(parents=True, exist_ok=True)
     reporter = FileReporter(out_dir, show_progress=not args.no_progress)
+    from mind.distributed import is_main_process
+
     if not is_main_process():  # other torchrun ranks: rank 0 reports for the run
         reporter = NullReporter()
     summary = train_run(config, out_dir, reporter, resume=resume, stop_at=args.max_steps)
