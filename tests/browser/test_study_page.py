@@ -25,7 +25,7 @@ TINY = {
 }
 
 
-def _wait_for_study(page, timeout_s: float = 420) -> str:
+def _wait_for_study(page, timeout_s: float = 900) -> str:
     """Load the study page again until the study has ended (it also refreshes itself)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
