@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from types import FrameType
 
 from app.settings import Settings
+
+WORKER_STOP_S = 10.0  # warm shutdown of `up`'s worker, then SIGKILL (the reconciler resumes)
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
@@ -40,7 +44,10 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _up(settings: Settings, args: argparse.Namespace) -> int:
-    """Embedded default: migrate, then one local worker process beside the web server."""
+    """Embedded default: migrate, then one local worker process beside the web server.
+    SIGTERM (like Ctrl-C) stops both: uvicorn re-raises the signal once it has shut down,
+    and the handler turns it into SystemExit so the worker is stopped on the way out."""
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     _migrate(settings, args)
     worker = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "worker"], env=os.environ | settings.child_env()
@@ -48,8 +55,22 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
     try:
         return _web(settings, args)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        _stop(worker)
+
+
+def _exit_on_signal(signum: int, _: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop(worker: subprocess.Popen) -> None:
+    """Warm shutdown first; a run still going after WORKER_STOP_S is killed with its
+    worker (its child dies with it) and resumed by the reconciler on the next start."""
+    worker.terminate()
+    try:
+        worker.wait(timeout=WORKER_STOP_S)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
 
 
 def _create_user(settings: Settings, args: argparse.Namespace) -> int:

@@ -36,6 +36,12 @@ NAMING = {
 }
 
 
+# The largest BIGINT: integer query parameters are bounded by it, since larger ones cannot
+# match anything and the databases refuse them (an overflow, not a clear 4xx).
+MAX_BIGINT = 2**63 - 1
+MAX_PAGE = 10**9
+
+
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; every stored time is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -64,11 +70,14 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def make_engine(url: str) -> Engine:
-    """An engine; SQLite gets WAL and a busy timeout so web, worker and run can all write."""
+def make_engine(url: str, pool_size: int = 5) -> Engine:
+    """An engine holding at most `pool_size` connections (no overflow: the web app admits
+    that many requests to the database at once, see `app.deps.get_session`); SQLite gets
+    WAL and a busy timeout so web, worker and run can all write."""
+    pool = {"pool_size": pool_size, "max_overflow": 0}
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        return create_engine(url, pool_pre_ping=True, **pool)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
 
-from app import hooks
+from app import api_docs, health, hooks
 from app.datasets.router import router as datasets
 from app.db import make_engine, make_sessionmaker
-from app.errors import install_error_handlers
+from app.errors import COMMON, install_error_handlers, responses
+from app.ingress import IngressGuard
 from app.pages import install as install_pages
 from app.perspectives.router import router as perspectives
 from app.playground.router import router as playground
@@ -24,9 +26,14 @@ from app.students.router import router as students
 from app.studies.router import router as studies
 from app.teachers.router import router as teachers
 from app.users.router import router as users
+from app.users.throttle import Throttle
 from app.webhooks.router import router as webhooks
 
 API = "/api/v1"
+DESCRIPTION = """The MIND Studio REST API: upload datasets, submit and follow distillation
+runs, read their results. Every route needs `Authorization: Bearer <token>` (an API token
+from `mind-studio create-token` or the account page; a browser session cookie is not one).
+Every error answers with the `ErrorOut` body: `{"error": {"code", "message", "field"}}`."""
 
 
 def create_app(settings: Settings | None = None, factory: sessionmaker | None = None) -> FastAPI:
@@ -40,24 +47,30 @@ def create_app(settings: Settings | None = None, factory: sessionmaker | None = 
         state.settings.storage.mkdir(parents=True, exist_ok=True)
         engine = None
         if factory is None:
-            engine = make_engine(state.settings.database_url)
+            engine = make_engine(state.settings.database_url, state.settings.db_pool_size)
         state.sessionmaker = factory or hooks.install(make_sessionmaker(engine))
+        state.db_slots = anyio.Semaphore(state.settings.db_pool_size)
+        state.throttle = Throttle(state.settings)
         state.celery = make_celery(state.settings)
         yield
         state.celery.close()
         if engine is not None:
             engine.dispose()
 
-    app = FastAPI(title="MIND Studio", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title="MIND Studio",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(IngressGuard)
     install_error_handlers(app)
     routers = (users, datasets, runs, results, studies, perspectives, students, secrets)
     for router in (*routers, teachers, webhooks, playground):
-        app.include_router(router, prefix=API)
-
+        app.include_router(router, prefix=API, responses=responses(*COMMON))
+    app.include_router(health.router)
+    api_docs.install(app)
     install_pages(app)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
     return app

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from limits import parse
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,15 +31,41 @@ class Settings(BaseSettings):
     # What an upload may expand to once decoded (a compressed Parquet file can hold far more).
     max_decoded_bytes: int = Field(256 * 1024 * 1024, gt=0, description="Decoded text limit.")
     max_upload_rows: int = Field(1_000_000, gt=0, description="Records in one uploaded file.")
-    max_json_depth: int = Field(32, gt=0, description="Nesting of one uploaded record.")
+    max_json_depth: int = Field(
+        32, gt=0, description="Deepest nesting of a JSON request body or an uploaded record."
+    )
     preview_rows: int = Field(5, gt=0)
     page_size_max: int = Field(200, gt=0)
+    # Request handling under load and bad input.
+    db_pool_size: int = Field(
+        10,
+        gt=0,
+        description="Database connections per web process; requests beyond it wait their turn.",
+    )
+    db_wait_s: float = Field(
+        30.0, gt=0, description="Longest a request waits for a connection before a 503."
+    )
+    max_json_bytes: int = Field(1024 * 1024, gt=0, description="Largest JSON request body.")
+    # Rate limits (`limits` notation, e.g. "10 per 15 minutes").
+    rate_limit_storage: str = Field(
+        "", description="`limits` storage URI. Default: the Redis broker, else in memory."
+    )
+    signin_failures: str = Field(
+        "10 per 15 minutes", description="Failed sign-ins per email, then locked out."
+    )
+    signin_attempts: str = Field("30 per minute", description="Sign-in attempts per client.")
+    bad_token_attempts: str = Field(
+        "30 per minute", description="Invalid bearer tokens per client before 429."
+    )
     # Worker supervision; all in seconds.
     cancel_grace_s: float = Field(60.0, gt=0, description="Cooperative stop before SIGKILL.")
     heartbeat_s: float = Field(5.0, gt=0, description="How often a supervisor touches its run.")
     lost_after_s: float = Field(120.0, gt=0, description="Heartbeat age of a lost run.")
     reconcile_every_s: float = Field(60.0, gt=0)
     max_attempts: int = Field(3, gt=0, description="Resumes of a lost run before it fails.")
+    dispatch_after_s: float = Field(
+        30.0, gt=0, description="Age of a queued run whose task never reached the broker."
+    )
     visibility_timeout_s: int = Field(7 * 24 * 3600, gt=0, description="Above the longest run.")
     # Bring your own model and teacher (docs/service.md, "Models" and "Teacher jobs").
     model_roots: list[Path] = Field(
@@ -60,6 +87,15 @@ class Settings(BaseSettings):
     inference_models: int = Field(2, gt=0, description="Loaded models kept in memory (LRU).")
     playground_max_new_tokens: int = Field(512, gt=0, description="Longest playground answer.")
 
+    @field_validator("signin_failures", "signin_attempts", "bad_token_attempts")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate like '10 per 15 minutes'") from None
+        return value
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         """Embedded default: everything under `home`, nothing to install or run."""
@@ -69,6 +105,9 @@ class Settings(BaseSettings):
             self.broker_url = f"sqla+sqlite:///{self.home / 'broker.db'}"
         if self.storage_dir is None:
             self.storage_dir = self.home / "storage"
+        if not self.rate_limit_storage:
+            redis = self.broker_url.startswith(("redis://", "rediss://"))
+            self.rate_limit_storage = self.broker_url if redis else "memory://"
         if not self.model_roots:
             self.model_roots = [self.home / "models"]
         if self.lost_after_s <= 2 * self.heartbeat_s:

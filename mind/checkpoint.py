@@ -57,10 +57,14 @@ def save(
     final = root / f"step-{step}"
     tmp = root / f".step-{step}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    model.save_pretrained(tmp / ("adapter" if _is_lora(model) else "model"))
-    torch.save({**trainer_state, "rng": rng_state()}, tmp / "trainer.pt")
-    (tmp / MANIFEST).write_text(json.dumps({"step": step, **manifest}, indent=2))
+    try:
+        tmp.mkdir(parents=True)
+        model.save_pretrained(tmp / ("adapter" if _is_lora(model) else "model"))
+        torch.save({**trainer_state, "rng": rng_state()}, tmp / "trainer.pt")
+        (tmp / MANIFEST).write_text(json.dumps({"step": step, **manifest}, indent=2))
+    except BaseException:  # e.g. a full disk: no half-written folder stays behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     for old in list_checkpoints(root)[:-keep]:

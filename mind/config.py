@@ -93,6 +93,9 @@ class TrainConfig(Section):
         "auto", description="auto: bfloat16 on a GPU that supports it, float32 otherwise."
     )
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
+    devices: int = Field(
+        1, ge=1, description="Devices (torch.distributed ranks) per run; data-parallel."
+    )
     save_every: int = Field(50, gt=0, description="Checkpoint every N optimiser steps.")
     keep_checkpoints: int = Field(2, gt=0, description="Newest checkpoints kept.")
     sft_perspective: str | None = Field(
@@ -216,6 +219,12 @@ def _check_cross_field(c: RunConfig) -> None:
         raise ConfigError(
             "mind.metanet_heads",
             f"{c.mind.metanet_heads} does not divide mind.metanet_dim={c.mind.metanet_dim}",
+        )
+    if c.train.questions_per_batch % c.train.devices:
+        raise ConfigError(
+            "train.questions_per_batch",
+            f"{c.train.questions_per_batch} questions do not split evenly over "
+            f"train.devices={c.train.devices}",
         )
     if c.method == "specialist" and not c.train.specialist_perspective:
         raise ConfigError("train.specialist_perspective", "method 'specialist' needs one")

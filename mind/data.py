@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mind.readers import DataError, Limits, read_items
+from mind.shapes import Mapping, mapped_items
 
 
 @dataclass(frozen=True)
@@ -119,16 +120,18 @@ PARSERS: dict[str, Callable[[dict[str, Any], Path, int], Parsed]] = {
 
 
 def check_records(
-    path: str | Path, kind: str, limits: Limits | None = None
+    path: str | Path, kind: str, limits: Limits | None = None, mapping: Mapping | None = None
 ) -> Iterator[tuple[int, dict[str, Any], Parsed | DataError]]:
     """(line, raw record, parsed record or its DataError) for every record of a file.
 
     Reading goes on after a bad record, so one pass finds every error; a duplicate
     question id is an error of the later line. Fatal errors (a limit passed, a broken
-    file) are raised.
+    file) are raised. With a `mapping`, records of another shape (Alpaca, chat, other
+    column names) are first mapped to the canonical schema (mind.shapes).
     """
     path, parser, seen = Path(path), PARSERS[kind], set()
-    for line, item in read_items(path, limits):
+    items = read_items(path, limits)
+    for line, item in mapped_items(items, mapping, kind, str(path)) if mapping else items:
         if isinstance(item, DataError):
             yield line, {}, item
             continue

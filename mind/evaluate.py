@@ -15,7 +15,6 @@ from mind.answers import EXTRACTOR_VERSION, detect_answer_type
 from mind.config import BenchmarkConfig, EvalConfig
 from mind.data import Question, read_questions
 from mind.errors import InputError
-from mind.generation import generate
 from mind.reporter import Reporter
 from mind.scoring import score
 from mind.student_prompt import prompt_text
@@ -66,6 +65,8 @@ def evaluate(
 
     Only the reporter's `progress` and `event` are used.
     """
+    from mind.generation import generate  # torch: not paid by the web app, which validates
+
     names = [check_benchmark_name(b.name) for b in eval_cfg.benchmarks]
     if len(set(names)) != len(names):
         raise InputError(f"benchmark names must be unique, got {names}")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from transformers import TextIteratorStreamer
 
 from mind.student_prompt import prompt_text
 
@@ -58,8 +59,6 @@ def stream_answer(
     must drain the iterator (an abandoned one stops at `max_new_tokens`). Sampled answers
     hold a lock on torch's global RNG while they generate, so a seed always gives the
     same answer even with other requests in flight."""
-    from transformers import TextIteratorStreamer
-
     prompt = prompt_text(tokenizer, question, instruction)
     inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from mind.data import iter_jsonl
+from mind.readers import iter_records
 
 UNKNOWN = "unknown (not in the studio's licence table: check before redistributing)"
 NONE_STATED = "none stated: local research use only, do not redistribute"
@@ -45,7 +45,7 @@ def file_licences(path: str | Path) -> dict[str, dict[str, int | str]]:
 
     Records without either are counted under `unlabelled`."""
     counts: Counter[str] = Counter()
-    for _, record in iter_jsonl(path):
+    for _, record in iter_records(path):
         source = record.get("source")
         dataset = record.get("dataset")
         if isinstance(source, str) and source:

@@ -16,7 +16,7 @@ import unicodedata
 _MINUS = "\u2212\u2796\u2012\u2013\u2010\u2011\ufe63\uff0d"
 _NON_ASCII_DIGIT = re.compile(r"(?![0-9])\d")
 _VULGAR_FRACTION = re.compile(r"(?<!\d)[\u00bc-\u00be\u2150-\u215e]")
-_SIGN_BEFORE_DIGIT = re.compile(rf"(?<![\w)])[{_MINUS}](?=\s?\d)")
+_SIGN_BEFORE_DIGIT = re.compile(rf"(?<![\w)])[{_MINUS}]\s?(?=\d)")
 _LATEX_SEPARATOR = re.compile(r"(?<=\d)(?:\{,\}|\\[,!;: ]|~|\{\\,\}|\\thinspace\s?)(?=\d{3})")
 _SPACE_SEPARATOR = re.compile(r"(?<=\d)[\u00a0\u2007\u2009\u202f\u200a](?=\d{3}(?!\d))")
 _APOSTROPHE_SEPARATOR = re.compile(r"(?<=\d)['\u2019](?=\d{3}(?!\d))")

@@ -134,8 +134,12 @@ def cached_base(
 
 
 def _base_eval(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[str, Any]:
+    """The base student's evaluation, cached per student, benchmark files and extractor
+    version (a cached score from an older extractor is not reused)."""
+    from mind.answers import EXTRACTOR_VERSION
+
     benchmarks = [(b.model_dump(), _file_sha(b.path)) for b in config.eval.benchmarks]
-    payload = [benchmarks, config.eval.max_new_tokens]
+    payload = [benchmarks, config.eval.max_new_tokens, EXTRACTOR_VERSION]
     return cached_base(
         base_cache_key(config, "eval", payload),
         out_dir,

@@ -25,6 +25,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from mind.readers import DataError
+
 SHAPES = ("columns", "alpaca", "chat")
 ROLES = ("id", "question", "answer", "rationale", "perspective", "choices")
 REQUIRED = {"questions": ("question", "answer"), "rationales": ("question", "rationale")}
@@ -167,9 +169,11 @@ def apply(record: dict[str, Any], mapping: Mapping, kind: str) -> dict[str, Any]
             fields["answer"] = final_answer(fields["rationale"])
     elif "answer" in fields:
         fields["answer"] = _short_answer(fields["answer"])
-    for role in REQUIRED[kind]:
-        if fields.get(role) in (None, ""):
-            raise ShapeError(mapping.columns.get(role, role), f"no {role} in this record")
+    for role in REQUIRED[kind]:  # the core parser's words, for the source column
+        value = fields.get(role)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            message = "missing" if value is None else "empty"
+            raise ShapeError(mapping.columns.get(role, role), message)
     if fields.get("id") in (None, ""):
         fields["id"] = content_id(str(fields["question"]))
     consumed = {*mapping.columns.values(), *SHAPE_KEYS[mapping.shape], *ROLES}
@@ -227,8 +231,6 @@ def mapped_items(
 ) -> Iterator[tuple[int, Any]]:
     """A reader's `(line, record or DataError)` stream with each record mapped to the
     canonical schema; a record that does not fit becomes a DataError naming its field."""
-    from mind.data import DataError
-
     for line, item in items:
         if isinstance(item, dict):
             try:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mind import checkpoint, losses
+from mind import checkpoint, distributed, losses
 from mind.batching import Batch, ExampleTokenizer, collate
 from mind.config import RunConfig
 from mind.encoder import embed_texts, pair_text
@@ -35,7 +35,7 @@ from mind.methods import (
     spec_for,
     warmup_weights,
 )
-from mind.reporter import Reporter
+from mind.reporter import NullReporter, Reporter
 from mind.student import load_student, load_tokenizer, pick_device
 from mind.training_data import TrainingData
 
@@ -109,7 +109,10 @@ class Trainer:
         self.config, self.data, self.out_dir, self.reporter = config, data, out_dir, reporter
         self.spec = spec_for(config)
         self.slots = slot_names(config, data.perspectives)
-        self.device = pick_device(config.train.device)
+        self.ranks = distributed.join(config.train.devices, pick_device(config.train.device))
+        self.device = self.ranks.device(pick_device(config.train.device))
+        if not self.ranks.is_main:
+            self.reporter = NullReporter()
         self.warmup = warmup_steps(config)
         self.pos = Position()
         torch.manual_seed(config.seed)
@@ -121,7 +124,7 @@ class Trainer:
             encoder.encode_example(i, ex, self.slots, config.method)
             for i, ex in enumerate(data.examples)
         ]
-        self.model = load_student(config.student, config.train)
+        self.model = load_student(config.student, config.train).to(self.device)
         self.model.train()
         params = [p for p in self.model.parameters() if p.requires_grad]
         t = config.train
@@ -146,7 +149,11 @@ class Trainer:
             if p in ex.rationales
         ]
         self.reporter.event("info", f"embedding {len(pairs)} rationales with {m.encoder}")
+        if not self.ranks.is_main:
+            distributed.barrier(self.ranks)  # rank 0 fills the embedding cache first
         vectors = embed_texts([t for _, _, t in pairs], m.encoder, self.out_dir / "embeddings.pt")
+        if self.ranks.is_main:
+            distributed.barrier(self.ranks)
         self.embeddings = torch.zeros(len(self.data.examples), len(self.slots), vectors.shape[1])
         for (i, s, _), v in zip(pairs, vectors, strict=True):
             self.embeddings[i, s] = v
@@ -172,19 +179,22 @@ class Trainer:
             self.pos.cursor += 1
             if self.pos.cursor == len(order):
                 self.pos.epoch, self.pos.cursor = self.pos.epoch + 1, 0
+        picked = picked[distributed.local_rows(len(picked), self.ranks)]
         pad_id, packed = self.tokenizer.pad_token_id, self.config.train.packing
         return collate(picked, len(self.slots), pad_id, packed).to(self.device)
 
     # -- one step --------------------------------------------------------------------------
 
-    def _weights(self, batch: Batch, ce: torch.Tensor, joint: bool) -> tuple[Weights, Any]:
-        """Per-slot weights for the student, and MetaNet's loss (None without MetaNet)."""
-        mask, m = batch.slot_mask, self.config.mind
+    def _weights(
+        self, mask: torch.Tensor, example_index: list[int], ce: torch.Tensor, joint: bool
+    ) -> tuple[Weights, Any]:
+        """Per-slot weights [Q, P] of the global batch, and MetaNet's loss (or None)."""
+        m = self.config.mind
         if self.metanet is None:
             if self.config.method == "mind":  # no_inertia ablation
                 return current_loss_weights(ce, mask, m), None
             return fixed_weights(self.config.method, mask), None
-        emb = self.embeddings[batch.example_index].to(self.device)
+        emb = self.embeddings[example_index].to(self.device)
         scores = self.metanet(emb, mask)
         meta = losses.meta_loss(scores, self._meta_target(ce, mask), mask, m.tau_meta)
         weights = metanet_weights(scores, mask, m) if joint else warmup_weights(scores, mask)
@@ -215,7 +225,12 @@ class Trainer:
             )
         q, p = batch.slot_mask.shape
         ce = torch.zeros(q, p, device=out.ce.device).index_put((batch.row, batch.slot), out.ce)
-        weights, meta = self._weights(batch, ce, joint)
+        every = distributed.gather_questions(ce, batch.slot_mask, batch.example_index, self.ranks)
+        all_weights, meta = self._weights(every[1], every[2], every[0], joint)
+        rows = distributed.local_rows(len(every[2]), self.ranks)
+        weights = Weights(
+            *(w[rows] for w in (all_weights.scores, all_weights.alpha, all_weights.selected))
+        )
         sft = (weights.alpha * ce).sum(-1)
         cons = None
         if self.spec.consistency:
@@ -225,14 +240,18 @@ class Trainer:
             (loss / self.config.train.grad_accum).backward()
         if meta is not None:
             self._meta_update(meta, joint)
+        local = [loss.item(), sft.mean().item(), batch.tokens]
+        if cons is not None:
+            local.append(cons.mean().item())
+        means = distributed.mean_over_ranks(local, self.ranks)
         return MicroResult(
-            loss.item(),
-            sft.mean().item(),
-            None if cons is None else cons.mean().item(),
+            means[0],
+            means[1],
+            None if cons is None else means[3],
             None if meta is None else meta.item(),
-            batch.tokens,
-            weights,
-            batch.slot_mask,
+            round(means[2] * self.ranks.world),
+            all_weights,
+            every[1],
         )
 
     def _consistency(self, batch: Batch, logprobs: Any, alpha: torch.Tensor) -> torch.Tensor:
@@ -268,6 +287,7 @@ class Trainer:
         parts = [self._micro_step(batch, joint) for batch in batches]
         if joint:
             params = [p for p in self.model.parameters() if p.requires_grad]
+            distributed.average_gradients(params, self.ranks)
             torch.nn.utils.clip_grad_norm_(params, self.config.train.max_grad_norm)
             self.optimizer.step()
             self.scheduler.step()
@@ -332,14 +352,17 @@ class Trainer:
             "student": self.config.student,
             "data_sha256": data_fingerprint(self.data),
         }
-        path = checkpoint.save(
-            self.out_dir / "checkpoints",
-            self.pos.step,
-            self.model,
-            self.state(),
-            manifest,
-            self.config.train.keep_checkpoints,
-        )
+        path = self.out_dir / "checkpoints" / f"step-{self.pos.step}"
+        if self.ranks.is_main:  # every rank holds the same state
+            checkpoint.save(
+                self.out_dir / "checkpoints",
+                self.pos.step,
+                self.model,
+                self.state(),
+                manifest,
+                self.config.train.keep_checkpoints,
+            )
+        distributed.barrier(self.ranks)
         self.reporter.event("checkpoint", f"saved {path.name}", step=self.pos.step, path=str(path))
         return path
 
@@ -370,7 +393,7 @@ class Trainer:
         start, last = time.time(), {}
         status = "completed"
         while self.pos.step < target:
-            if self.reporter.should_stop():
+            if distributed.any_rank(self.reporter.should_stop(), self.ranks):
                 status = "stopped"
                 break
             last = self.optimiser_step()
@@ -380,7 +403,8 @@ class Trainer:
                 self.save()
         if status == "stopped" or self.pos.step < t.max_steps:
             status = "stopped"
-            if not (self.out_dir / "checkpoints" / f"step-{self.pos.step}").exists():
+            missing = not (self.out_dir / "checkpoints" / f"step-{self.pos.step}").exists()
+            if distributed.any_rank(missing, self.ranks):
                 self.save()
         return {
             "status": status,

@@ -11,6 +11,7 @@ from typing import Any
 
 from mind import checkpoint
 from mind.config import RunConfig, dump_config
+from mind.distributed import is_main_process
 from mind.reporter import Reporter, truncate_metrics
 from mind.training_data import load_training_data
 
@@ -27,7 +28,9 @@ def train_run(
     if stop_at and stop_at > config.train.max_steps:
         reporter.event("warning", f"extending max_steps {config.train.max_steps} -> {stop_at}")
         config.train.max_steps = stop_at
-    dump_config(config, out_dir / "config.json")
+    main = is_main_process()  # with train.devices > 1, rank 0 alone writes files
+    if main:
+        dump_config(config, out_dir / "config.json")
     data = load_training_data(config, rationales_path)
     reporter.event("data", f"{len(data.examples)} questions", **vars(data.report))
     if config.method == "zero_shot":
@@ -40,8 +43,10 @@ def train_run(
         if latest is not None:
             trainer.restore(latest)
             reporter.event("resume", f"resumed from {latest.name}", step=trainer.pos.step)
-        truncate_metrics(out_dir / "metrics.jsonl", trainer.pos.step)
+        if main:
+            truncate_metrics(out_dir / "metrics.jsonl", trainer.pos.step)
         summary = trainer.train(stop_at)
     summary |= {"method": config.method, "examples": len(data.examples)}
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if main:
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -181,6 +181,7 @@ class TestNumberFamilies:
             pytest.param("The answer is −5.", "-5", id="unicode-minus"),
             pytest.param("Net change: −12", "-12", id="unicode-minus-last-number"),
             pytest.param("The answer is –7.", "-7", id="en-dash-minus"),
+            pytest.param("The answer is \u2212\u00a05.", "-5", id="minus-then-nbsp"),
             pytest.param("The answer is －３.", "-3", id="full-width-minus"),
             pytest.param(r"Each gets \boxed{\frac{3}{4}} of a pie.", "0.75", id="boxed-frac"),
             pytest.param(r"The answer is $\dfrac{3}{4}$.", "0.75", id="canonical-dfrac"),

@@ -17,7 +17,7 @@ from app.db import make_engine, make_sessionmaker
 from app.runs.config import execution_config
 from app.runs.models import Run
 from app.settings import Settings
-from app.teachers.credentials import teacher_key
+from app.teachers.credentials import secret_value, teacher_key
 from worker.reporter import DbReporter
 
 PR_SET_PDEATHSIG = 1
@@ -45,7 +45,9 @@ def main(run_id: str, parent: int) -> int:
     from mind.pipeline import run_pipeline
 
     try:
-        with factory() as session, teacher_key(session, settings, config) as keyed:
+        with factory() as session:
+            key = secret_value(session, settings, config)
+        with teacher_key(config, key) as keyed:
             summary = run_pipeline(keyed, out_dir, reporter, resume=resume)
     except Exception as exc:
         traceback.print_exc()

@@ -1,8 +1,11 @@
-"""Close runs whose worker is gone, so no run is ever stuck in `running`.
+"""Close runs whose worker is gone, so no run is ever stuck in `running`, and send the
+tasks the web could not, so no committed run waits in `queued` for a task that never came.
 
 A run is lost when its supervisor has not touched `heartbeat_at` for `lost_after_s`.
-A lost run is re-queued to resume from its last checkpoint while it has attempts left,
-otherwise failed with the reason; a lost `cancelling` run is simply cancelled.
+A lost run is re-queued while it has attempts left (resuming from its last checkpoint if
+it has one, else from the start), otherwise failed with the reason; a lost `cancelling`
+run is simply cancelled. A queued run not marked dispatched `dispatch_after_s` after it
+was queued has its task sent again (the task is idempotent, so a duplicate is harmless).
 """
 
 from __future__ import annotations
@@ -25,6 +28,23 @@ from worker.context import WorkerContext
 log = logging.getLogger(__name__)
 
 
+def redispatch(session: Session, settings: Settings) -> list[str]:
+    """Ids of queued runs whose task never reached the broker; their tasks go out after
+    the caller commits."""
+    stale = utcnow() - timedelta(seconds=settings.dispatch_after_s)
+    query = (
+        select(Run)
+        .where(Run.status == RunStatus.QUEUED, Run.dispatched_at.is_(None), Run.created_at < stale)
+        .with_for_update(skip_locked=True)
+    )
+    sent = []
+    for run in session.scalars(query):
+        runs.add_event(session, run, "warning", "task re-sent: the broker never had it")
+        runs.dispatch(session, run)
+        sent.append(run.id)
+    return sent
+
+
 def reconcile(session: Session, settings: Settings) -> dict[str, str]:
     """{run id: new status} for every lost run; the caller commits (then tasks go out)."""
     stale = utcnow() - timedelta(seconds=settings.lost_after_s)
@@ -43,8 +63,9 @@ def reconcile(session: Session, settings: Settings) -> dict[str, str]:
         if run.status == RunStatus.CANCELLING:
             move(run, RunStatus.CANCELLED)
             run.finished_at = utcnow()
-        elif run.attempt < settings.max_attempts and runs.has_checkpoint(settings, run):
-            run.attempt, run.resume, run.pid = run.attempt + 1, True, None
+        elif run.attempt < settings.max_attempts:
+            resume = runs.has_checkpoint(settings, run)
+            run.attempt, run.resume, run.pid = run.attempt + 1, resume, None
             runs.queue_run(session, run)
         else:
             move(run, RunStatus.FAILED)
@@ -57,11 +78,16 @@ def reconcile(session: Session, settings: Settings) -> dict[str, str]:
 
 
 def reconcile_once(ctx: WorkerContext) -> dict[str, str]:
+    """One pass: undispatched queued runs (mapped to "queued"), then lost runs (whose new
+    tasks this same commit sends, so the first step must not see them)."""
     with unit_of_work(ctx.sessionmaker, ctx.celery) as session:
+        resent = redispatch(session, ctx.settings)
         changed = reconcile(session, ctx.settings)
     if changed:
         log.warning("reconciled lost runs: %s", changed)
-    return changed
+    if resent:
+        log.warning("re-sent the tasks of queued runs: %s", resent)
+    return changed | dict.fromkeys(resent, "queued")
 
 
 def start_periodic(ctx: WorkerContext) -> threading.Event:

@@ -1,7 +1,9 @@
 """`DbReporter`: the pipeline's Reporter, writing straight into the studio database.
 
 Each call is its own short transaction, so the web app sees progress as it happens and a
-killed run loses at most the call in flight.
+killed run loses at most the call in flight. A call that meets a database outage retries
+for up to OUTAGE_S (the whole transaction again), so a restart of the database pauses the
+run instead of failing it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from app.results import service as results
 from app.runs.models import Run, RunEvent
@@ -20,6 +24,14 @@ from mind.step_record import StepRecord
 
 PROGRESS_EVERY_S = 1.0
 STOP_POLL_S = 1.0
+OUTAGE_S = 120.0
+
+_outlasts_outages = retry(
+    retry=retry_if_exception_type(DBAPIError),
+    wait=wait_fixed(1.0),
+    stop=stop_after_delay(OUTAGE_S),
+    reraise=True,
+)
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
@@ -40,11 +52,13 @@ class DbReporter:
 
     def _event(self, session: Session, kind: str, message: str, **data: Any) -> None:
         """Paths under the storage directory are logged relative to it (no server paths)."""
-        root = str(self.storage.resolve()) + "/"
-        message, data = message.replace(root, ""), _jsonable(data)
-        data = {k: v.replace(root, "") if isinstance(v, str) else v for k, v in data.items()}
+        data = _jsonable(data)
+        for root in {str(self.storage.resolve()) + "/", str(self.storage) + "/"}:
+            message = message.replace(root, "")
+            data = {k: v.replace(root, "") if isinstance(v, str) else v for k, v in data.items()}
         session.add(RunEvent(run_id=self.run_id, kind=kind, message=message, data=data))
 
+    @_outlasts_outages
     def event(self, kind: str, message: str, **data: Any) -> None:
         with self.factory.begin() as session:
             self._event(session, kind, message, **data)
@@ -52,6 +66,7 @@ class DbReporter:
                 path = self.storage / self._rel(Path(data["path"]))
                 results.record_checkpoint(session, self.storage, self.run_id, data["step"], path)
 
+    @_outlasts_outages
     def progress(self, stage: str, fraction: float) -> None:
         now = time.monotonic()
         if stage == self._stage and fraction < 1 and now - self._progress_at < PROGRESS_EVERY_S:
@@ -62,16 +77,19 @@ class DbReporter:
             if run is not None:
                 run.stage, run.progress = stage, float(fraction)
 
+    @_outlasts_outages
     def log_step(self, record: dict[str, Any]) -> None:
         with self.factory.begin() as session:
             results.record_step(session, self.run_id, StepRecord.from_dict(record))
 
+    @_outlasts_outages
     def artifact(self, name: str, path: Path) -> None:
         with self.factory.begin() as session:
             path = self.storage / self._rel(path)
             results.record_artifact(session, self.storage, self.run_id, name, path)
             self._event(session, "artifact", f"wrote {name}", name=name)
 
+    @_outlasts_outages
     def result(self, kind: str, data: dict[str, Any]) -> None:
         with self.factory.begin() as session:
             if kind == "evaluation":
@@ -84,6 +102,7 @@ class DbReporter:
                 results.record_curve(session, self.run_id, data)
             self._event(session, "result", f"{kind} result", result=kind)
 
+    @_outlasts_outages
     def should_stop(self) -> bool:
         """True once the run is `cancelling`; read at most once a second."""
         now = time.monotonic()

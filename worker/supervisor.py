@@ -3,11 +3,15 @@
 The child is a fresh interpreter (`python -m worker.child`) in its own process group: CUDA
 state is never forked, and a cancel that outlives its grace period kills the whole group.
 Only this module moves a run out of `running`/`cancelling`, and only for its own attempt.
+A database outage does not end supervision: a failed heartbeat is logged and retried on
+the next beat, and the final status is retried until `lost_after_s` (after which the
+reconciler, which sees no heartbeat, decides).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -16,7 +20,9 @@ import sys
 import time
 from datetime import datetime
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from app.db import as_utc, utcnow
 from app.queue import unit_of_work
@@ -27,6 +33,7 @@ from app.studies import service as studies
 from worker.context import WorkerContext
 
 POLL_S = 0.5
+log = logging.getLogger(__name__)
 
 
 def _run_of_attempt(session: Session, run_id: str, attempt: int) -> Run | None:
@@ -75,17 +82,31 @@ def watch(ctx: WorkerContext, run_id: str, attempt: int, child: subprocess.Popen
         if time.monotonic() - last_beat < beat:
             continue
         last_beat = time.monotonic()
-        with ctx.sessionmaker.begin() as session:
-            run = _run_of_attempt(session, run_id, attempt)
-            if run is None or run.status not in IN_WORKER:
-                _kill_group(child)
-                break
-            run.heartbeat_at = utcnow()
-            if run.status == RunStatus.CANCELLING and _older_than(run.cancel_requested_at, grace):
-                runs.add_event(session, run, "status", f"no clean stop in {grace:g}s: killed")
-                _kill_group(child)
+        try:
+            superseded = not _beat(ctx, run_id, attempt, child, grace)
+        except DBAPIError as exc:
+            log.warning("heartbeat of run %s failed, retrying next beat: %s", run_id, exc)
+            continue
+        if superseded:
+            _kill_group(child)
+            break
     child.wait()
     _kill_group(child)  # anything the run left behind in its group
+
+
+def _beat(
+    ctx: WorkerContext, run_id: str, attempt: int, child: subprocess.Popen, grace: float
+) -> bool:
+    """Touch the heartbeat; kill the child past its cancel grace. False once superseded."""
+    with ctx.sessionmaker.begin() as session:
+        run = _run_of_attempt(session, run_id, attempt)
+        if run is None or run.status not in IN_WORKER:
+            return False
+        run.heartbeat_at = utcnow()
+        if run.status == RunStatus.CANCELLING and _older_than(run.cancel_requested_at, grace):
+            runs.add_event(session, run, "status", f"no clean stop in {grace:g}s: killed")
+            _kill_group(child)
+    return True
 
 
 def _older_than(moment: datetime | None, seconds: float) -> bool:
@@ -129,7 +150,13 @@ def execute(ctx: WorkerContext, run_id: str, attempt: int) -> str:
         if run is not None:
             run.pid = child.pid
     watch(ctx, run_id, attempt, child)
-    status = settle(ctx, run_id, attempt, child.returncode)
+    retrying = Retrying(
+        retry=retry_if_exception_type(DBAPIError),
+        wait=wait_fixed(ctx.settings.heartbeat_s),
+        stop=stop_after_delay(ctx.settings.lost_after_s),
+        reraise=True,
+    )
+    status = retrying(settle, ctx, run_id, attempt, child.returncode)
     if status is not None:
         with unit_of_work(ctx.sessionmaker, ctx.celery) as session:
             studies.advance_for_run(session, run_id)  # the next cells of its study, if any

@@ -14,7 +14,7 @@ from typing import Any
 
 from app.datasets import service as datasets
 from app.db import utcnow
-from app.teachers.credentials import teacher_key
+from app.teachers.credentials import secret_value, teacher_key
 from app.teachers.models import TeacherJob
 from app.users.models import User
 from mind.config import RunConfig, parse_config
@@ -134,7 +134,9 @@ def execute(ctx: WorkerContext, job_id: str) -> str:
     config, owner_id = claimed
     out_dir = ctx.settings.storage / "teacher_jobs" / job_id
     try:
-        with ctx.sessionmaker() as session, teacher_key(session, ctx.settings, config) as keyed:
+        with ctx.sessionmaker() as session:
+            key = secret_value(session, ctx.settings, config)
+        with teacher_key(config, key) as keyed:
             path = generate_rationales(keyed, out_dir, JobReporter(ctx, job_id))
         return _store(ctx, job_id, owner_id, path, out_dir)
     except GenerationStopped:

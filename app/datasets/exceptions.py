@@ -16,7 +16,9 @@ class UploadTooLarge(TooLarge):
 class UnsupportedFormat(Invalid):
     def __init__(self, filename: str):
         super().__init__(
-            f"{filename!r}: unsupported format; upload .jsonl, .json, .csv or .parquet", "file"
+            f"{filename!r}: unsupported format; upload .jsonl, .json, .csv, .parquet or a .zip "
+            "of a datasets.save_to_disk folder",
+            "file",
         )
 
 
@@ -27,16 +29,24 @@ class InvalidName(Invalid):
 
 
 class InvalidDataset(Invalid):
-    """The file did not validate; `details.report` lists each bad line and field."""
+    """The file did not validate; `details.report` counts every bad record and lists the
+    first ones with line and field."""
 
     def __init__(self, report: dict):
         first = report["errors"][0]
         where = f"line {first['line']}" + (f", field {first['field']!r}" if first["field"] else "")
+        count = report.get("error_count", len(report["errors"]))
+        more = count - len(report["errors"])
         super().__init__(
-            f"{len(report['errors'])} error(s), first at {where}: {first['message']}",
+            f"{count} error(s), first at {where}: {first['message']}"
+            + (f" (the first {len(report['errors'])} are listed, and {more} more)" if more else ""),
             first["field"] or "file",
             {"report": report},
         )
+
+
+class InvalidMapping(Invalid):
+    """A column mapping that cannot be read; `field` is `mapping` or `mapping.<key>`."""
 
 
 class DatasetInUse(Conflict):

@@ -15,13 +15,33 @@ from typing import Any
 
 from mind.answers import answer_type, type_of_benchmark
 from mind.data import Question, Rationale, check_records
-from mind.readers import DataError, Limits, file_format
+from mind.readers import DataError, Limits, file_format, read_items
+from mind.shapes import Mapping, guess
 
 MAX_REPORTED_ERRORS = 20
+GUESS_RECORDS = 50
+SAVED_DATASET = "zip"  # a zipped datasets.save_to_disk folder (app/datasets/archive.py)
 
 
 def source_format(filename: str) -> str | None:
+    if Path(filename).suffix.lower() == f".{SAVED_DATASET}":
+        return SAVED_DATASET
     return file_format(filename)
+
+
+def columns_and_guess(src: Path, kind: str, limits: Limits) -> tuple[list[str], Mapping]:
+    """The source columns of the first records (in order) and the mapping they suggest."""
+    sample: list[dict[str, Any]] = []
+    try:
+        for _, item in read_items(src, limits):
+            if isinstance(item, dict):
+                sample.append(item)
+            if len(sample) >= GUESS_RECORDS:
+                break
+    except DataError:
+        pass  # ingest reports it, located
+    columns = list(dict.fromkeys(k for record in sample for k in record))
+    return columns, guess(sample, kind)
 
 
 def _error(exc: DataError) -> dict[str, Any]:
@@ -29,24 +49,28 @@ def _error(exc: DataError) -> dict[str, Any]:
     return {"line": exc.line, "field": exc.field, "message": exc.message}
 
 
-def ingest(src: Path, kind: str, dest: Path, limits: Limits) -> tuple[dict[str, Any], str | None]:
-    """Validate `src` and write its records to `dest` as JSONL: (report, answer type).
+def ingest(
+    src: Path, kind: str, dest: Path, limits: Limits, mapping: Mapping | None = None
+) -> tuple[dict[str, Any], str | None]:
+    """Validate `src` (its records mapped to the canonical schema by `mapping`) and write
+    them to `dest` as JSONL: (report, answer type).
 
-    The report has `ok`, `rows`, `errors` (up to 20: line, field, message) and, for
-    rationales, `perspectives`; the answer type is that of a questions file. Reading stops
-    at the 20th error or at the first fatal one (a limit passed, an unreadable file).
+    The report has `ok`, `rows`, `error_count` (every bad record), `errors` (the first 20:
+    line, field, message), `mapping` and, for rationales, `perspectives`; the answer type
+    is that of a questions file. Reading stops only at a fatal error (a limit passed, an
+    unreadable file).
     """
     errors: list[dict[str, Any]] = []
-    rows = 0
+    error_count = rows = 0
     types: Counter[str] = Counter()
     perspectives: Counter[str] = Counter()
     with dest.open("w", encoding="utf-8") as out:
         try:
-            for _, record, parsed in check_records(src, kind, limits):
+            for _, record, parsed in check_records(src, kind, limits, mapping):
                 if isinstance(parsed, DataError):
-                    errors.append(_error(parsed))
-                    if len(errors) >= MAX_REPORTED_ERRORS:
-                        break
+                    error_count += 1
+                    if len(errors) < MAX_REPORTED_ERRORS:
+                        errors.append(_error(parsed))
                     continue
                 rows += 1
                 if isinstance(parsed, Question):
@@ -55,10 +79,18 @@ def ingest(src: Path, kind: str, dest: Path, limits: Limits) -> tuple[dict[str, 
                     perspectives[parsed.perspective] += 1
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
         except DataError as exc:
+            error_count += 1
             errors.append(_error(exc))
-    report: dict[str, Any] = {"ok": not errors, "rows": rows, "errors": errors}
+    report: dict[str, Any] = {
+        "ok": not errors,
+        "rows": rows,
+        "error_count": error_count,
+        "errors": errors,
+        "mapping": mapping.as_dict() if mapping else None,
+    }
     if not errors and not rows:
-        report |= {"ok": False, "errors": [{"line": 0, "field": None, "message": "no records"}]}
+        no_records = [{"line": 0, "field": None, "message": "no records"}]
+        report |= {"ok": False, "error_count": 1, "errors": no_records}
     if kind == "rationales" and rows:
         report["perspectives"] = dict(perspectives)
     return report, type_of_benchmark(types) if types else None

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Kind = Literal["questions", "rationales"]
 
@@ -32,3 +32,11 @@ class DatasetDetail(DatasetOut):
 class DatasetPage(BaseModel):
     items: list[DatasetOut]
     total: int
+
+
+class DatasetPreview(BaseModel):
+    format: str
+    columns: list[str] = Field(description="Fields of the file's first records, in order.")
+    mapping: dict[str, Any] | None = Field(description="Given, remembered or guessed.")
+    rows: list[dict[str, Any]] = Field(description="The first records as they would be stored.")
+    report: dict[str, Any]

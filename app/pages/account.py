@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.deps import SessionDep
-from app.errors import Forbidden
+from app.deps import SessionDep, ThrottleDep, client_key
+from app.errors import Forbidden, TooManyAttempts
 from app.pages import auth
 from app.pages.auth import FormUser, PageUser
 from app.pages.render import render
@@ -27,13 +27,27 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:
 def login(
     request: Request,
     session: SessionDep,
+    throttle: ThrottleDep,
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     if not auth.same_origin(request):
         raise Forbidden("sign-in from another site refused", "origin")
-    token = auth.sign_in(session, email, password)
+    try:
+        token = auth.sign_in(session, throttle, client_key(request), email, password)
+    except TooManyAttempts as exc:
+        page = render(
+            request,
+            "login.html",
+            None,
+            status_code=429,
+            next=auth.safe_next(next),
+            email=email,
+            error=f"Too many attempts: try again in {exc.retry_after} s.",
+        )
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     if token is None:
         return render(
             request,
@@ -72,8 +86,8 @@ def _account(
         request,
         "account.html",
         user,
-        tokens=[t for t in tokens if t.name != auth.SESSION_NAME],
-        sessions=[t for t in tokens if t.name == auth.SESSION_NAME and t.revoked_at is None],
+        tokens=[t for t in tokens if t.kind == "api"],
+        sessions=[t for t in tokens if t.kind == "session" and t.revoked_at is None],
         new_token=new_token,
     )
 
@@ -89,7 +103,6 @@ def create_token(
 ) -> HTMLResponse:
     """The page that shows the new token: it is stored hashed and never shown again."""
     name = name.strip()[:200] or "api"
-    name = f"{name} (api)" if name == auth.SESSION_NAME else name
     _, token = users.create_token(session, user, name)
     return _account(request, user, session, new_token=token)
 

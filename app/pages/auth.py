@@ -1,7 +1,10 @@
 """Browser sessions: a signed-in browser holds a server-side session in an HttpOnly cookie.
 
-A session is an API-token row named `web session` (256 random bits, stored hashed), so
-signing out revokes it server-side and the account page can list and end sessions. POST
+A session is a token row of kind `session` (256 random bits, stored hashed), so signing
+out revokes it server-side and the account page can list and end sessions. It works only
+as this cookie, for SESSION_DAYS; API tokens (kind `api`) work only as bearer tokens.
+Sign-in costs the same scrypt work whether or not the email exists, and failures are rate
+limited per email (a lockout) and per client (`app.users.throttle`). POST
 forms carry a CSRF token derived from the session token (HMAC), checked on every POST;
 the cookie is also SameSite=Lax, and the sign-in form, which has no session yet, checks
 the Origin header instead.
@@ -16,7 +19,6 @@ from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Form, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -26,6 +28,7 @@ from app.users import security
 from app.users import service as users
 from app.users.exceptions import UserNotFound
 from app.users.models import ApiToken, User
+from app.users.throttle import Throttle
 
 COOKIE = "mind_session"
 SESSION_NAME = "web session"
@@ -40,15 +43,25 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
-def sign_in(session: Session, email: str, password: str) -> str | None:
-    """A new session token for these credentials, or None (same answer for any mistake)."""
+def sign_in(
+    session: Session, throttle: Throttle, client: str, email: str, password: str
+) -> str | None:
+    """A new session token for these credentials, or None (same answer for any mistake).
+    Raises TooManyAttempts once this client or this email has failed too often."""
+    email = email.strip().lower()
+    throttle.check("signin_attempts", client, "sign-in attempts from here")
+    throttle.check("signin_failures", email, "failed sign-ins for this email", "email")
+    throttle.hit("signin_attempts", client)
     try:
         user = users.get_by_email(session, email)
     except UserNotFound:
+        user = None
+    if user is None or not security.verify_password(password, user.password_hash):
+        if user is None:
+            security.verify_nobody(password)
+        throttle.hit("signin_failures", email)
         return None
-    if not security.verify_password(password, user.password_hash):
-        return None
-    return users.create_token(session, user, SESSION_NAME)[1]
+    return users.create_token(session, user, SESSION_NAME, kind="session")[1]
 
 
 def sign_out(session: Session, token: str) -> None:
@@ -58,13 +71,7 @@ def sign_out(session: Session, token: str) -> None:
 
 
 def _session_row(session: Session, token: str) -> ApiToken | None:
-    row = session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == security.hash_token(token),
-            ApiToken.name == SESSION_NAME,
-            ApiToken.revoked_at.is_(None),
-        )
-    )
+    row = users.find_token(session, token, "session")
     if row is None or utcnow() - row.created_at > timedelta(days=SESSION_DAYS):
         return None
     return row

@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app.datasets import formats
 from app.datasets import service as datasets
 from app.datasets.schemas import Kind
+from app.db import MAX_PAGE
 from app.deps import SessionDep, SettingsDep
 from app.errors import StudioError
 from app.pages import listing
@@ -56,7 +58,7 @@ def datasets_page(
     user: PageUser,
     session: SessionDep,
     kind: Kind | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     return _list(request, user, session, kind, page)
 
@@ -70,13 +72,21 @@ def upload(
     file: Annotated[UploadFile, File()],
     kind: Annotated[Kind, Form()],
     name: Annotated[str, Form(max_length=200)] = "",
+    mapping: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
     """Success goes to the dataset (or back to `next`); a refused file shows why, line by line."""
     filename = file.filename or "upload"
     try:
         dataset, _ = datasets.upload(
-            session, settings, user, file.file, filename, kind, name.strip() or None
+            session,
+            settings,
+            user,
+            file.file,
+            filename,
+            kind,
+            name.strip() or None,
+            datasets.parse_mapping(mapping),
         )
     except StudioError as exc:
         report = (exc.details or {}).get("report")
@@ -85,6 +95,33 @@ def upload(
         )
     target = safe_next(next) if next else f"/datasets/{dataset.id}"
     return RedirectResponse(target, status_code=303)
+
+
+@router.post("/preview")
+def preview(
+    user: FormUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File()],
+    kind: Annotated[Kind, Form()],
+    name: Annotated[str, Form(max_length=200)] = "",
+    mapping: Annotated[str, Form()] = "",
+) -> JSONResponse:
+    """The upload form's mapping step (JSON for app/static/upload.js); nothing is stored."""
+    try:
+        found = datasets.preview(
+            session,
+            settings,
+            file.file,
+            file.filename or "upload",
+            kind,
+            name.strip() or None,
+            datasets.parse_mapping(mapping),
+        )
+    except StudioError as exc:
+        error = {"code": exc.code, "message": exc.message, "field": exc.field}
+        return JSONResponse({"error": error}, exc.status)
+    return JSONResponse(jsonable_encoder(found))
 
 
 @router.get("/{dataset_id}")

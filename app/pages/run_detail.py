@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.sse import EventSourceResponse
 from sqlalchemy.orm import Session
 
+from app.db import MAX_BIGINT, MAX_PAGE
 from app.deps import SessionDep, SettingsDep
 from app.errors import NotFound
 from app.pages import figures, listing
@@ -101,13 +102,14 @@ def run_stream(
     request: Request,
     _: PageUser,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0)] = 0,
-    last_event_id: Annotated[int | None, Header()] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_BIGINT)] = None,
 ) -> EventSourceResponse:
     """The API's SSE stream behind the session cookie (EventSource sends no bearer token)."""
     runs.get(session, run_id)
     start = last_event_id if last_event_id is not None else after
-    events = stream.run_events(request.app.state.sessionmaker, run_id, start)
+    state = request.app.state
+    events = stream.run_events(state.sessionmaker, state.db_slots, run_id, start)
     return EventSourceResponse(_as_log(events))
 
 
@@ -130,7 +132,7 @@ def predictions_page(
     session: SessionDep,
     settings: SettingsDep,
     model: Literal["trained", "base"] = "trained",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     run = runs.get(session, run_id)
     row = results.evaluation(session, run_id, benchmark, model)

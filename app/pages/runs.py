@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from app.datasets import service as datasets
 from app.datasets.exceptions import DatasetNotFound
+from app.db import MAX_PAGE
 from app.deps import SessionDep
 from app.errors import Invalid
 from app.pages import compare as comparison
@@ -32,7 +33,7 @@ def runs_page(
     user: PageUser,
     session: SessionDep,
     filters: Annotated[RunFilters, Query()],
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     rows, total = runs.list_runs(session, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     ids = [r.id for r in rows]

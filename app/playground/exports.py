@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Literal
 
@@ -98,29 +99,31 @@ def _evaluations(session: Session, run: Run) -> list:
 def build(
     session: Session,
     settings: Settings,
-    pool: InferencePool,
+    pool: InferencePool | None,
     run: Run,
     kind: Kind,
     step: int | None,
 ) -> Path:
-    """The export folder (or README.md for `card`), built once per step and status."""
+    """The export folder (or README.md for `card`), built once per step and status; a
+    merged model is built under the `pool`'s loading lock (it loads the model)."""
     from mind.export import render_card, write_adapter, write_merged
 
     folder = checkpoint_dir(settings, run, step)
     number = int(folder.name.removeprefix("step-"))
-    facts = card_facts(session, settings, run, number)
     root = settings.storage / run.directory / "exports" / f"{folder.name}-{run.status}"
     root.mkdir(parents=True, exist_ok=True)
     adapter = folder / "adapter"
     if kind == "card":
         card = root / "README.md"
-        card.write_text(render_card(facts, "merged"), encoding="utf-8")
+        card.write_text(render_card(card_facts(session, settings, run, number), "merged"), "utf-8")
         return card
     if kind == "adapter" and not adapter.is_dir():
         raise Conflict("this run fine-tuned every weight: it has no adapter; take `merged`", "kind")
     out = root / kind
-    with FileLock(str(out) + ".lock"), pool.slot():
+    loading = pool.loading() if pool is not None and kind == "merged" else nullcontext()
+    with FileLock(str(out) + ".lock"), loading:
         if not out.is_dir():
+            facts = card_facts(session, settings, run, number)
             if kind == "adapter":
                 write_adapter(adapter, out, facts)
             else:
@@ -142,7 +145,7 @@ def zip_folder(storage: Path, folder: Path, name: str) -> tuple[Path, Path]:
 def send(
     session: Session,
     settings: Settings,
-    pool: InferencePool,
+    pool: InferencePool | None,
     run: Run,
     kind: Kind,
     step: int | None,
@@ -167,4 +170,4 @@ def send_checkpoint(settings: Settings, run: Run, step: int) -> FileResponse:
 
 def send_latest_adapter(session: Session, settings: Settings, run: Run) -> FileResponse:
     """The `adapter` artifact's download: its portable export (no pool: nothing is merged)."""
-    return send(session, settings, InferencePool(settings), run, "adapter", None)
+    return send(session, settings, None, run, "adapter", None)

@@ -20,14 +20,17 @@ class InferencePool:
         self.capacity = settings.inference_models
         self._slots = threading.BoundedSemaphore(settings.inference_concurrency)
         self._models: OrderedDict[Weights, tuple[Any, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._loading: dict[Weights, threading.Lock] = {}
+        self._loading = threading.Lock()
 
     @contextmanager
     def slot(self) -> Iterator[None]:
         """Blocks until one of the `inference_concurrency` slots is free."""
         with self._slots:
             yield
+
+    def loading(self) -> threading.Lock:
+        """Held while a model loads: other loads (and merged-export builds) wait."""
+        return self._loading
 
     def acquire(self) -> None:
         """`slot()` for a stream that outlives the call: pair with `release()`."""
@@ -37,22 +40,18 @@ class InferencePool:
         self._slots.release()
 
     def model(self, weights: Weights, student: str) -> tuple[Any, Any]:
-        """(model, tokenizer), loaded once per weights and kept while recently used."""
-        with self._lock:
+        """(model, tokenizer), loaded once per weights and kept while recently used.
+
+        Loads happen one at a time: two threads importing transformers' lazy modules at
+        once can fail, and on a CPU two loads are no faster than one after the other."""
+        with self._loading:
             if weights in self._models:
                 self._models.move_to_end(weights)
                 return self._models[weights]
-            loading = self._loading.setdefault(weights, threading.Lock())
-        with loading:
-            with self._lock:
-                if weights in self._models:
-                    return self._models[weights]
             loaded = self._load(weights, student)
-            with self._lock:
-                self._models[weights] = loaded
-                while len(self._models) > self.capacity:
-                    self._models.popitem(last=False)
-                self._loading.pop(weights, None)
+            self._models[weights] = loaded
+            while len(self._models) > self.capacity:
+                self._models.popitem(last=False)
             return loaded
 
     def _load(self, weights: Weights, student: str) -> tuple[Any, Any]:

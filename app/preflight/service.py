@@ -34,7 +34,6 @@ from app.settings import Settings
 from mind.config import ConfigError, RunConfig
 from mind.curation import Example
 from mind.perspectives import builtin_order
-from mind.training_data import read_records, training_examples
 
 CHARS_PER_TOKEN = 4
 TEMPLATE_TOKENS = 30
@@ -135,6 +134,9 @@ def preflight(session: Session, settings: Settings, checked: CheckedConfig) -> P
         _count_generation(out, session, settings, config)
     if "rationales" not in found:
         return out
+    # The methods table behind the loader imports torch: the web app pays it only here.
+    from mind.training_data import read_records, training_examples
+
     records = read_records(
         datasets.file_path(settings, found["rationales"]),
         datasets.file_path(settings, found["questions"]) if "questions" in found else None,

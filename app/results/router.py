@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from app.db import MAX_BIGINT
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.errors import NotFound
 from app.results import service
@@ -27,7 +28,7 @@ from app.runs import service as runs
 router = APIRouter(prefix="/runs/{run_id}", tags=["results"])
 
 
-@router.get("/metrics")
+@router.get("/metrics", summary="Training metric series")
 def metrics(
     run_id: str,
     _: CurrentUser,
@@ -38,19 +39,23 @@ def metrics(
     return service.metric_series(session, run_id, name)
 
 
-@router.get("/weights")
+@router.get("/weights", summary="Perspective weight series (MetaNet)")
 def weights(run_id: str, _: CurrentUser, session: SessionDep) -> dict[str, WeightSeries]:
     runs.get(session, run_id)
     return service.weight_series(session, run_id)
 
 
-@router.get("/evaluations")
+@router.get("/evaluations", summary="Accuracy per benchmark, base and trained")
 def evaluations(run_id: str, _: CurrentUser, session: SessionDep) -> list[EvaluationOut]:
     runs.get(session, run_id)
     return [EvaluationOut.model_validate(e) for e in service.evaluations(session, run_id)]
 
 
-@router.post("/evaluations/rescore", status_code=201)
+@router.post(
+    "/evaluations/rescore",
+    status_code=201,
+    summary="Rescore stored outputs with the current extractor",
+)
 def rescore(
     run_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> list[EvaluationOut]:
@@ -64,7 +69,9 @@ def rescore(
     return [EvaluationOut.model_validate(e) for e in rows]
 
 
-@router.get("/evaluations/{benchmark}/predictions")
+@router.get(
+    "/evaluations/{benchmark}/predictions", summary="Per-example predictions of one benchmark"
+)
 def predictions(
     run_id: str,
     benchmark: str,
@@ -73,7 +80,7 @@ def predictions(
     settings: SettingsDep,
     model: Literal["trained", "base"] = "trained",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
 ) -> list[dict[str, Any]]:
     """Per-example predictions: id, question, gold, output, prediction, correct."""
     row = service.evaluation(session, run_id, benchmark, model)
@@ -84,25 +91,25 @@ def predictions(
         return [json.loads(line) for line in islice(handle, offset, offset + limit)]
 
 
-@router.get("/latent")
+@router.get("/latent", summary="Latent-space analysis results")
 def latent(run_id: str, _: CurrentUser, session: SessionDep) -> list[LatentOut]:
     runs.get(session, run_id)
     return [LatentOut.model_validate(a) for a in service.latent(session, run_id)]
 
 
-@router.get("/checkpoints")
+@router.get("/checkpoints", summary="The run's checkpoints")
 def checkpoints(run_id: str, _: CurrentUser, session: SessionDep) -> list[CheckpointOut]:
     runs.get(session, run_id)
     return [CheckpointOut.model_validate(c) for c in service.checkpoints(session, run_id)]
 
 
-@router.get("/artifacts")
+@router.get("/artifacts", summary="The run's downloadable files")
 def artifacts(run_id: str, _: CurrentUser, session: SessionDep) -> list[ArtifactOut]:
     runs.get(session, run_id)
     return [ArtifactOut.model_validate(a) for a in service.artifacts(session, run_id)]
 
 
-@router.get("/artifacts/{name}", response_class=FileResponse)
+@router.get("/artifacts/{name}", response_class=FileResponse, summary="Download one artifact")
 def download(
     run_id: str, name: str, _: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:

@@ -21,6 +21,7 @@ from app.students import service as models
 from app.teachers.credentials import teacher_problem
 from mind import perspectives
 from mind.config import ConfigError, RunConfig, parse_config
+from mind.evaluate import check_benchmark_name
 
 
 @dataclass
@@ -57,7 +58,15 @@ def check(session: Session, raw: Any) -> CheckedConfig:
         checked.datasets["rationales"] = _dataset(
             session, data.rationales, "rationales", "data.rationales"
         )
+    names: set[str] = set()
     for i, bench in enumerate(config.eval.benchmarks):
+        try:
+            check_benchmark_name(bench.name)
+        except ValueError as exc:
+            raise InvalidConfig(f"eval.benchmarks.{i}.name", str(exc)) from None
+        if bench.name in names:
+            raise InvalidConfig(f"eval.benchmarks.{i}.name", f"{bench.name!r} is used twice")
+        names.add(bench.name)
         if bench.path is not None:
             raise InvalidConfig(
                 f"eval.benchmarks.{i}.path", "name an uploaded dataset with `dataset: ID`"
@@ -77,16 +86,30 @@ def check(session: Session, raw: Any) -> CheckedConfig:
 
 
 def _check_perspectives(checked: CheckedConfig) -> None:
+    """Known ids; and without a teacher to write rationales, each one chosen (and the
+    specialist's) must have rationales in the uploaded data, or training finds none."""
+    config = checked.config
     rationales = checked.datasets.get("rationales")
     seen = set(rationales.report.get("perspectives", {})) if rationales else set()
     custom = [
-        perspectives.Perspective(c.id, c.name, c.instruction)
-        for c in checked.config.custom_perspectives
+        perspectives.Perspective(c.id, c.name, c.instruction) for c in config.custom_perspectives
     ]
     try:
-        perspectives.resolve(checked.config.perspectives or [], custom, seen)
+        perspectives.resolve(config.perspectives or [], custom, seen)
     except ValueError as exc:
         raise InvalidConfig("perspectives", str(exc)) from None
+    if rationales is None or config.teacher is not None:
+        return
+    wanted = [(f"perspectives.{i}", p) for i, p in enumerate(config.perspectives or [])]
+    if config.method == "specialist":
+        wanted.append(("train.specialist_perspective", config.train.specialist_perspective))
+    for key, perspective in wanted:
+        if perspective not in seen:
+            raise InvalidConfig(
+                key,
+                f"{perspective!r} has no rationales in dataset {rationales.id!r}, "
+                f"which holds {sorted(seen)}",
+            )
 
 
 def execution_config(session: Session, settings: Settings, frozen: dict[str, Any]) -> RunConfig:

@@ -11,13 +11,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, BigId, new_id, utcnow
 from app.runs.status import RunStatus
 
+NAME_MAX = 200
+
 
 class Run(Base):
     __tablename__ = "runs"
     __table_args__ = (Index("ix_runs_created_at_id", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
     owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     parent_id: Mapped[str | None] = mapped_column(
         ForeignKey("runs.id", ondelete="SET NULL"), default=None
@@ -39,6 +41,9 @@ class Run(Base):
     pid: Mapped[int | None] = mapped_column(default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
     cancel_requested_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Outbox: set once the queued attempt's task reached the broker; null means the
+    # reconciler must (re)send it.
+    dispatched_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     # Progress bookkeeping, stamped by app.progress.timing on every status change.

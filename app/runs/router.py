@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.sse import EventSourceResponse
 
+from app.db import MAX_BIGINT
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.preflight.service import Preflight, preflight
 from app.progress.queue import queue_place
@@ -25,12 +26,13 @@ from app.runs.schemas import (
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, summary="Submit a run")
 def create_run(body: RunCreate, user: CurrentUser, session: SessionDep) -> RunDetail:
-    return RunDetail.model_validate(service.create(session, user, body.name, body.config))
+    run = service.create(session, user, body.name, body.config.model_dump())
+    return RunDetail.model_validate(run)
 
 
-@router.post("/preflight")
+@router.post("/preflight", summary="Pre-flight a config: what it keeps, writes and costs")
 def preflight_run(
     body: RunPreflight, _: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> Preflight:
@@ -39,44 +41,44 @@ def preflight_run(
     return preflight(session, settings, run_config.check(session, body.config))
 
 
-@router.get("")
+@router.get("", summary="List runs, filtered and paged")
 def list_runs(
     _: CurrentUser,
     session: SessionDep,
     filters: Annotated[RunFilters, Query()],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
 ) -> RunPage:
     runs, total = service.list_runs(session, filters, limit, offset)
     return RunPage(items=[RunOut.model_validate(r) for r in runs], total=total)
 
 
-@router.get("/{run_id}")
+@router.get("/{run_id}", summary="One run with its frozen config")
 def get_run(run_id: str, _: CurrentUser, session: SessionDep) -> RunDetail:
     run = service.get(session, run_id)
     place = {"elapsed_s": elapsed_s(run), "queue_position": queue_place(session, run)}
     return RunDetail.model_validate(run).model_copy(update=place)
 
 
-@router.post("/{run_id}/cancel")
+@router.post("/{run_id}/cancel", summary="Cancel a queued or running run")
 def cancel_run(run_id: str, user: CurrentUser, session: SessionDep) -> RunDetail:
     return RunDetail.model_validate(service.cancel(session, user, run_id))
 
 
-@router.post("/{run_id}/clone", status_code=201)
+@router.post("/{run_id}/clone", status_code=201, summary="Submit a copy of a run with overrides")
 def clone_run(run_id: str, body: RunClone, user: CurrentUser, session: SessionDep) -> RunDetail:
     run = service.clone(session, user, run_id, body.name, body.overrides)
     return RunDetail.model_validate(run)
 
 
-@router.post("/{run_id}/resume")
+@router.post("/{run_id}/resume", summary="Resume a failed or cancelled run from its checkpoint")
 def resume_run(
     run_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> RunDetail:
     return RunDetail.model_validate(service.resume(session, settings, user, run_id))
 
 
-@router.delete("/{run_id}", status_code=204)
+@router.delete("/{run_id}", status_code=204, summary="Delete a finished run and its files")
 def delete_run(run_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> None:
     service.delete(session, settings, user, run_id)
 
@@ -85,20 +87,25 @@ def delete_run(run_id: str, user: CurrentUser, session: SessionDep, settings: Se
     "/{run_id}/events",
     response_model=list[EventOut],
     responses={200: {"content": {"text/event-stream": {}}, "description": "JSON or SSE."}},
+    summary="A run's event log (JSON page or SSE stream)",
 )
 def list_events(
     run_id: str,
     request: Request,
     _: CurrentUser,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_BIGINT, description="Events after this id.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     accept: Annotated[str, Header()] = "application/json",
-    last_event_id: Annotated[int | None, Header()] = None,
+    last_event_id: Annotated[
+        int | None, Header(ge=0, le=MAX_BIGINT, description="SSE resume point (an event id).")
+    ] = None,
 ) -> Any:
     service.get(session, run_id)
     if "text/event-stream" in accept:
         start = last_event_id if last_event_id is not None else after
-        factory = request.app.state.sessionmaker
-        return EventSourceResponse(stream.run_events(factory, run_id, start))
+        state = request.app.state
+        return EventSourceResponse(
+            stream.run_events(state.sessionmaker, state.db_slots, run_id, start)
+        )
     return [EventOut.model_validate(e) for e in service.list_events(session, run_id, after, limit)]

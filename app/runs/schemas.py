@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mind.config import RunConfig
+
 
 class RunFilters(BaseModel):
     status: str | None = None
@@ -17,8 +19,10 @@ class RunFilters(BaseModel):
 
 class RunCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    config: dict[str, Any] = Field(
-        description="A `mind` run config; datasets are named by id (see docs/service.md)."
+    config: RunConfig = Field(
+        description="A `mind` run config: every field, default and limit below. Datasets are "
+        "named by id (`data.questions`, `data.rationales`, `eval.benchmarks[].dataset`), "
+        "never by server path (see docs/service.md)."
     )
 
 

@@ -11,7 +11,7 @@ import copy
 import shutil
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from app.datasets.models import RunDataset
@@ -19,7 +19,7 @@ from app.db import utcnow
 from app.queue import EXECUTE_RUN, enqueue
 from app.runs import config as run_config
 from app.runs.exceptions import NothingToResume, NotOwner, RunNotFound
-from app.runs.models import Run, RunEvent
+from app.runs.models import NAME_MAX, Run, RunEvent
 from app.runs.schemas import RunFilters
 from app.runs.status import ACTIONS, RunStatus, allows, move, require
 from app.settings import Settings
@@ -30,12 +30,24 @@ def add_event(session: Session, run: Run, kind: str, message: str, **data: Any) 
     session.add(RunEvent(run_id=run.id, kind=kind, message=message, data=data))
 
 
+def dispatch(session: Session, run: Run) -> None:
+    """Send the task of the run's current attempt after commit; the row is marked
+    dispatched once the broker has it (else the reconciler sends it again)."""
+    run.dispatched_at = None
+    sent = (
+        update(Run)
+        .where(Run.id == run.id, Run.attempt == run.attempt)
+        .values(dispatched_at=utcnow())
+    )
+    enqueue(session, EXECUTE_RUN, run.id, run.attempt, sent=sent)
+
+
 def queue_run(session: Session, run: Run) -> None:
     """Mark the run queued and send its task (for `run.attempt`) after commit."""
     move(run, RunStatus.QUEUED)
     run.stage, run.error, run.finished_at = None, None, None
     add_event(session, run, "status", f"queued (attempt {run.attempt})", attempt=run.attempt)
-    enqueue(session, EXECUTE_RUN, run.id, run.attempt)
+    dispatch(session, run)
 
 
 def create(
@@ -139,7 +151,13 @@ def clone(
     """A new run (owned by whoever clones) from a run's frozen config plus overrides."""
     source = get(session, run_id)
     raw = _merge(source.config, overrides)
-    return create(session, user, name or f"{source.name} (clone)", raw, parent=source)
+    return create(session, user, name or clone_name(source.name), raw, parent=source)
+
+
+def clone_name(name: str) -> str:
+    """`<name> (clone)`, cut to fit the 200-character column."""
+    suffix = " (clone)"
+    return name[: NAME_MAX - len(suffix)] + suffix
 
 
 def has_checkpoint(settings: Settings, run: Run) -> bool:

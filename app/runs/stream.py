@@ -1,8 +1,8 @@
 """Server-sent events for one run: new log events as they land, then the final status.
 
-The stream holds no session between polls (each poll is a short read), so a slow client
-never pins a database connection. The route negotiates JSON or SSE on one path, so this
-yields wire-format bytes itself.
+The stream holds no session between polls (each poll is a short read, taken under the
+same database slots as requests), so a slow client never pins a database connection. The
+route negotiates JSON or SSE on one path, so this yields wire-format bytes itself.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
+import anyio
 from fastapi.sse import format_sse_event
 from sqlalchemy.orm import sessionmaker
 
@@ -29,12 +30,15 @@ def _poll(factory: sessionmaker, run_id: str, after: int) -> tuple[list[EventOut
         return [EventOut.model_validate(e) for e in rows], state
 
 
-async def run_events(factory: sessionmaker, run_id: str, after: int) -> AsyncIterator[bytes]:
+async def run_events(
+    factory: sessionmaker, slots: anyio.Semaphore, run_id: str, after: int
+) -> AsyncIterator[bytes]:
     """`event: <kind>` for each log event (id = event id, for Last-Event-ID), and
     `event: state` whenever status, stage or progress change; ends once the run has."""
     last_state: dict | None = None
     while True:
-        events, state = await asyncio.to_thread(_poll, factory, run_id, after)
+        async with slots:
+            events, state = await asyncio.to_thread(_poll, factory, run_id, after)
         for event in events:
             after = event.id
             yield format_sse_event(

@@ -246,8 +246,9 @@ def advance(session: Session, study: Study) -> None:
 
 def advance_for_run(session: Session, run_id: str) -> None:
     """Advance every study this run belongs to (called once the run has settled)."""
-    query = select(Study).join(StudyRun, StudyRun.study_id == Study.id)
-    for study in session.scalars(query.where(StudyRun.run_id == run_id).distinct()):
+    # IN, not DISTINCT: Postgres has no equality operator for the JSON spec column.
+    linked = select(StudyRun.study_id).where(StudyRun.run_id == run_id)
+    for study in session.scalars(select(Study).where(Study.id.in_(linked))):
         advance(session, get(session, study.id, for_update=True))
 
 

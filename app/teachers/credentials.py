@@ -39,18 +39,24 @@ def teacher_problem(session: Session, teacher: TeacherConfig) -> tuple[str, str]
     return None
 
 
-@contextmanager
-def teacher_key(session: Session, settings: Settings, config: RunConfig) -> Iterator[RunConfig]:
-    """The config whose backend reads the team secret's value, set in this process's
-    environment only while the block runs (the frozen config keeps only the name)."""
+def secret_value(session: Session, settings: Settings, config: RunConfig) -> str | None:
+    """The decrypted API key the config's teacher names, or None when it names none."""
     teacher = config.teacher
     if teacher is None or teacher.api_key_secret is None:
+        return None
+    return secrets.reveal(session, settings, teacher.api_key_secret)
+
+
+@contextmanager
+def teacher_key(config: RunConfig, value: str | None) -> Iterator[RunConfig]:
+    """The config whose backend reads `value` (a team secret's), set in this process's
+    environment only while the block runs (the frozen config keeps only the name)."""
+    if config.teacher is None or value is None:
         yield config
         return
-    os.environ[KEY_ENV] = secrets.reveal(session, settings, teacher.api_key_secret)
+    os.environ[KEY_ENV] = value
     try:
-        yield config.model_copy(
-            update={"teacher": teacher.model_copy(update={"api_key_env": KEY_ENV})}
-        )
+        teacher = config.teacher.model_copy(update={"api_key_env": KEY_ENV})
+        yield config.model_copy(update={"teacher": teacher})
     finally:
         os.environ.pop(KEY_ENV, None)

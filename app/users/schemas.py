@@ -29,6 +29,7 @@ class TokenOut(BaseModel):
 
     id: str
     name: str
+    kind: str = Field(description="`api` (a bearer token) or `session` (a browser sign-in).")
     prefix: str
     created_at: datetime
     last_used_at: datetime | None

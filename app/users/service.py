@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -9,6 +11,9 @@ from app.db import utcnow
 from app.users import security
 from app.users.exceptions import EmailTaken, TokenNotFound, UserNotFound, WeakPassword
 from app.users.models import ApiToken, User
+
+# `last_used_at` is refreshed at most this often: not a write on every request.
+LAST_USED_EVERY = timedelta(minutes=5)
 
 
 def create_user(session: Session, email: str, password: str, is_admin: bool = False) -> User:
@@ -30,12 +35,15 @@ def get_by_email(session: Session, email: str) -> User:
     return user
 
 
-def create_token(session: Session, user: User, name: str = "") -> tuple[ApiToken, str]:
+def create_token(
+    session: Session, user: User, name: str = "", kind: str = "api"
+) -> tuple[ApiToken, str]:
     """A new token row and the token itself, which is never stored and shown only now."""
     token = security.new_token()
     row = ApiToken(
         user_id=user.id,
         name=name,
+        kind=kind,
         token_hash=security.hash_token(token),
         prefix=token[: len(security.TOKEN_PREFIX) + 4],
     )
@@ -44,15 +52,24 @@ def create_token(session: Session, user: User, name: str = "") -> tuple[ApiToken
     return row, token
 
 
-def authenticate(session: Session, token: str) -> User | None:
-    row = session.scalar(
+def find_token(session: Session, token: str, kind: str) -> ApiToken | None:
+    """The live (unrevoked) token row of this kind, or None."""
+    return session.scalar(
         select(ApiToken).where(
-            ApiToken.token_hash == security.hash_token(token), ApiToken.revoked_at.is_(None)
+            ApiToken.token_hash == security.hash_token(token),
+            ApiToken.kind == kind,
+            ApiToken.revoked_at.is_(None),
         )
     )
+
+
+def authenticate(session: Session, token: str) -> User | None:
+    """The user of a live API token (never of a browser session)."""
+    row = find_token(session, token, "api")
     if row is None:
         return None
-    row.last_used_at = utcnow()
+    if row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_EVERY:
+        row.last_used_at = utcnow()
     return row.user
 
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, new_id, utcnow
 
-RUN_EVENTS = ("run.succeeded", "run.failed", "run.cancelled")
+STUDY_FINISHED = "study.finished"
+EVENTS = ("run.succeeded", "run.failed", "run.cancelled", STUDY_FINISHED)
 TEST_EVENT = "webhook.test"
 
 

@@ -10,14 +10,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.progress.timing import status_changes
+from app.runs.models import Run
 from app.runs.status import TERMINAL
 from app.settings import Settings
+from app.studies import service as studies
+from app.studies.models import Study, StudyRun, StudyStatus
 from app.webhooks import service
 from app.webhooks.delivery import Policy, deliver_in_background
+
+STUDY_ACTIVE = (StudyStatus.RUNNING, StudyStatus.CANCELLING)
+
+
+def finished_studies(session: Session, run: Run) -> list[tuple[Study, str]]:
+    """(study, status) of the studies this run's end finishes (none of their runs active)."""
+    linked = select(StudyRun.study_id).where(StudyRun.run_id == run.id)
+    found = session.scalars(select(Study).where(Study.id.in_(linked)))
+    statuses = [(study, studies.status(study, studies.cells(session, study))) for study in found]
+    return [(s, str(status)) for s, status in statuses if status not in STUDY_ACTIVE]
 
 
 def _before_flush(session: Session, *_: Any) -> None:
@@ -27,6 +40,8 @@ def _before_flush(session: Session, *_: Any) -> None:
     with session.no_autoflush:
         for run in ended:
             service.queue_run_event(session, run)
+            for study, status in finished_studies(session, run):
+                service.queue_study_event(session, study, status)
 
 
 def _after_commit(session: Session) -> None:

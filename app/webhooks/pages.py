@@ -13,7 +13,7 @@ from app.pages.auth import FormUser, PageUser
 from app.pages.render import render
 from app.users.models import User
 from app.webhooks import service
-from app.webhooks.models import RUN_EVENTS
+from app.webhooks.models import EVENTS
 from app.webhooks.schemas import WebhookCreate
 
 router = APIRouter(prefix="/webhooks", include_in_schema=False)
@@ -31,7 +31,7 @@ def _page(
         active="webhooks",
         hooks=hooks,
         deliveries={h.id: service.deliveries(session, h.id, 10) for h in hooks},
-        events=RUN_EVENTS,
+        events=EVENTS,
         **extra,
     )
 

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-EventName = Literal["run.succeeded", "run.failed", "run.cancelled"]
+EventName = Literal["run.succeeded", "run.failed", "run.cancelled", "study.finished"]
 
 
 class WebhookCreate(BaseModel):

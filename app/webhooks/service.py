@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import utcnow
 from app.runs.models import Run
 from app.settings import Settings
+from app.studies.models import Study
 from app.users.models import User
 from app.webhooks.delivery import Policy, deliver
 from app.webhooks.exceptions import WebhookNotFound
-from app.webhooks.models import TEST_EVENT, Webhook, WebhookDelivery
+from app.webhooks.models import STUDY_FINISHED, TEST_EVENT, Webhook, WebhookDelivery
 
 OUTBOX = "webhook_outbox"  # session.info key: deliveries to send after the commit
 SECRET_BYTES = 32
@@ -101,6 +102,12 @@ def queue_event(
 def queue_run_event(session: Session, run: Run) -> list[WebhookDelivery]:
     """`run.<status>` for the run's owner."""
     return queue_event(session, run.owner_id, f"run.{run.status}", run_data(run))
+
+
+def queue_study_event(session: Session, study: Study, status: str) -> list[WebhookDelivery]:
+    """`study.finished` for the study's owner, with how it ended."""
+    data = {"study": {"id": study.id, "name": study.name, "status": status}}
+    return queue_event(session, study.owner_id, STUDY_FINISHED, data)
 
 
 def queue_test(session: Session, hook: Webhook) -> WebhookDelivery:

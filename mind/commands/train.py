@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mind.config import ConfigError, RunConfig, load_config, parse_config
-from mind.reporter import FileReporter
+from mind.reporter import FileReporter, NullReporter
 
 
 def register(sub: Any) -> None:
@@ -23,7 +23,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mind.training_run import train_run  # torch loads only when training
+    from mind.distributed import is_main_process  # torch loads only when training
+    from mind.training_run import train_run
 
     if args.config:
         if args.output is None:
@@ -35,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--max-steps", "must be a positive number of steps")
     out_dir.mkdir(parents=True, exist_ok=True)
     reporter = FileReporter(out_dir, show_progress=not args.no_progress)
+    if not is_main_process():  # other torchrun ranks: rank 0 reports for the run
+        reporter = NullReporter()
     summary = train_run(config, out_dir, reporter, resume=resume, stop_at=args.max_steps)
     print(json.dumps(summary))
     return 0 if summary["status"] in ("completed", "stopped", "skipped") else 1

@@ -18,6 +18,8 @@ COUNT_UPDATES = """() => {
                {childList: true, characterData: true, subtree: true});
   });
 }"""
+HEADER_OVERFLOW = """() => Math.max(...[...document.querySelectorAll('header.top *')]
+  .map((el) => el.getBoundingClientRect().right)) - window.innerWidth"""
 BOTH_DONE = "document.querySelectorAll('[data-student][data-done]').length === 2"
 
 
@@ -75,7 +77,7 @@ class TestPlayground:
         self, page, shared: Path, tiny_student: str, tmp_path: Path, screenshots: Path
     ):
         run_id = finished_run(page, shared, tiny_student, tmp_path / "data")
-        page.goto(f"/runs/{run_id}")
+        page.goto(f"/runs/{run_id}", timeout=60_000)
         for link in ("#export-adapter", "#export-merged", "#export-card"):
             assert page.locator(link).count() == 1, link
         page.click("#playground-link")
@@ -87,7 +89,8 @@ class TestPlayground:
         for student in ("trained", "base"):
             column = page.locator(f"[data-student={student}]")
             assert column.get_attribute("data-done") == "ok", column.inner_text()
-            assert column.locator("[data-text]").inner_text().strip()
+            written = column.locator("[data-text]").evaluate("el => el.textContent.length")
+            assert written > 0, "nothing was written"  # a tiny random student may write blanks
             assert column.locator("[data-final]").inner_text() not in ("…", "–")
         updates = page.evaluate("window.updates")
         assert updates["trained"] > 1 and updates["base"] > 1, updates
@@ -96,10 +99,10 @@ class TestPlayground:
     def test_the_header_fits_a_phone_screen(self, page, screenshots: Path):
         page.set_viewport_size({"width": 360, "height": 740})
         page.goto("/")
+        overflow = page.evaluate(HEADER_OVERFLOW)
+        assert overflow <= 0, f"the header reaches {overflow}px past the screen's edge"
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"the page is {overflow}px wider than the screen"
-        header = page.locator("header.top").bounding_box()
-        assert header["width"] <= 360
         shot(page, screenshots, "12-narrow-header")

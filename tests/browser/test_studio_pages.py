@@ -200,3 +200,28 @@ class TestAccount:
         shot(page, screenshots, "10-account")
         page.click("tr:has-text('ci') button:has-text('Revoke')")
         assert "revoked" in page.locator("tr", has_text="ci").first.inner_text()
+
+
+class TestMappingStep:
+    def test_preview_maps_unknown_columns_then_uploads(self, page, tmp_path, screenshots):
+        """Unknown columns: the preview lists the errors; picking the columns previews the
+        records as they will be stored; Upload stores them with that mapping."""
+        odd = tmp_path / "odd-columns.jsonl"
+        odd.write_text(
+            '{"ask": "1 + 1?", "gold_value": "2"}\n{"ask": "2 + 3?", "gold_value": "5"}\n'
+        )
+        page.goto("/datasets")
+        page.locator("#upload-form input[name=file]").set_input_files(str(odd))
+        page.locator("#preview-upload").click()
+        panel = page.locator("#upload-preview")
+        panel.locator("[role=alert]").wait_for()
+        assert "2 error(s)" in panel.inner_text()
+        panel.locator("select[data-role=question]").select_option("ask")
+        panel.locator("select[data-role=answer]").select_option("gold_value")
+        panel.locator("#preview-rows").wait_for()
+        assert "2 records ready to store" in panel.inner_text()
+        assert "1 + 1?" in panel.locator("#preview-rows").inner_text()
+        shot(page, screenshots, "09-datasets-mapping-step")
+        page.locator("#upload-form button").click()
+        page.wait_for_url(re.compile(r"/datasets/[0-9a-f]{32}$"))
+        assert "gold_value" not in page.content() and "1 + 1?" in page.content()

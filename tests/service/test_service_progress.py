@@ -3,6 +3,7 @@ queue is not counted as running time, and a queued run knows its place."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -78,3 +79,20 @@ class TestQueuePlace:
         session.commit()
         body = client.get(f"/api/v1/runs/{run.id}", headers=headers).json()
         assert body["queue_position"] >= 1 and body["elapsed_s"] == 0.0
+
+
+class TestEventLog:
+    def test_paths_under_storage_are_logged_relative(self, hooked, factory, settings) -> None:
+        from sqlalchemy import select
+
+        from app.runs.models import RunEvent
+        from worker.reporter import DbReporter
+
+        user, _ = make_user(hooked)
+        run = queued_run(hooked, user.id, "log")
+        reporter = DbReporter(factory, settings.storage, run, settings.storage / run.directory)
+        file = settings.storage / run.directory / "rationales.jsonl"
+        reporter.event("info", f"using {file}", path=str(file))
+        event = hooked.scalars(select(RunEvent).where(RunEvent.run_id == run.id)).one()
+        assert str(settings.storage) not in event.message + json.dumps(event.data)
+        assert event.data["path"] == f"{run.directory}/rationales.jsonl"

@@ -16,6 +16,7 @@ from app.pages import auth
 from app.results.models import EvaluationResult
 from app.runs.models import Run
 from app.settings import Settings
+from app.users import service as users
 from app.users.models import User
 from mind.answers import EXTRACTOR_VERSION
 from tests.service.helpers import make_user
@@ -127,8 +128,8 @@ def test_run_page_shows_the_version_and_rescores(
     client: TestClient, session: Session, scored_run: tuple[Run, dict]
 ) -> None:
     run, _ = scored_run
-    email = session.get(User, run.owner_id).email
-    token = auth.sign_in(session, email, "password1")
+    owner = session.get(User, run.owner_id)
+    token = users.create_token(session, owner, auth.SESSION_NAME, kind="session")[1]
     session.commit()
     client.cookies.set(auth.COOKIE, token)
     page = client.get(f"/runs/{run.id}")

@@ -185,10 +185,18 @@ class TestReconcile:
         session.flush()
         return run
 
-    def test_lost_run_without_checkpoint_fails_with_reason(
+    def test_lost_run_without_checkpoint_restarts_while_attempts_remain(
         self, client: TestClient, submit, session: Session, settings: Settings
     ) -> None:
         run = self._lost(client, submit, session)
+        assert reconcile(session, settings) == {run.id: "queued"}
+        assert run.attempt == 2 and not run.resume and run.dispatched_at is None
+
+    def test_lost_run_on_its_last_attempt_fails_with_reason(
+        self, client: TestClient, submit, session: Session, settings: Settings
+    ) -> None:
+        run = self._lost(client, submit, session)
+        run.attempt = settings.max_attempts
         assert reconcile(session, settings) == {run.id: "failed"}
         assert "lost" in (run.error or "") and "no checkpoint" in (run.error or "")
 

@@ -8,6 +8,7 @@ fails with a message that says so.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -173,3 +174,38 @@ def test_hub_download_on_an_offline_worker_fails_saying_so(api, worker: Path) ->
     assert refused.status_code == 422
     assert refused.json()["error"]["field"] == "config.student"
     assert "failed" in refused.json()["error"]["message"]
+
+
+def test_a_run_trains_on_chat_rationales_and_csv_questions_without_ids(
+    api, worker: Path, studio: Settings, shared: Path, tiny_student: str
+) -> None:
+    """The shapes people have, end to end: no ids, no perspective, no mapping."""
+    client, headers = api
+    folder = studio.home / "shapes"
+    folder.mkdir()
+    questions_jsonl, rationales_jsonl = svamp_files(shared, folder)
+    questions = [json.loads(line) for line in questions_jsonl.read_text().splitlines()]
+    csv_path = folder / "questions.csv"
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["question", "answer"])
+        writer.writerows([q["question"], q["answer"]] for q in questions)
+    chat_path = folder / "chat.jsonl"
+    with chat_path.open("w") as handle:
+        for line in rationales_jsonl.read_text().splitlines():
+            r = json.loads(line)
+            turns = [
+                {"role": "user", "content": r["question"]},
+                {"role": "assistant", "content": r["rationale"]},
+            ]
+            handle.write(json.dumps({"messages": turns}) + "\n")
+    qid = upload(client, headers, csv_path, "questions")
+    rid = upload(client, headers, chat_path, "rationales")
+    config = run_config(tiny_student, qid, rid)
+    config |= {"method": "sft", "perspectives": ["other:standard_cot"]}
+    config["data"] |= {"min_perspectives": 1, "only_correct": False}
+    run = client.post(f"{API}/runs", headers=headers, json={"name": "shapes", "config": config})
+    assert run.status_code == 201, run.text
+    run_id = run.json()["id"]
+    done = wait_for(lambda: finished(client, headers, f"{API}/runs/{run_id}"), 240, "the run")
+    assert done["status"] == "succeeded", done

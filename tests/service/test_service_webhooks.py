@@ -183,3 +183,38 @@ class TestRunEnd:
         assert body["data"]["run"]["id"] == run_id
         run = client.get(f"{API}/runs/{run_id}", headers=headers).json()
         assert run["status"] == "succeeded"
+
+
+class TestStudyEnd:
+    def test_a_study_whose_last_run_fails_is_finished(
+        self, client, session, factory, shared, tmp_path, tiny_student
+    ) -> None:
+        """The base run of a study fails: the study is over, `study.finished` is queued."""
+        from sqlalchemy import select
+        from sqlalchemy.orm import sessionmaker
+
+        from app import hooks
+        from app.runs.models import Run
+        from app.webhooks.models import WebhookDelivery
+        from tests.service.helpers import study_spec
+
+        _, headers = make_user(session)
+        questions, rationales = svamp_files(shared, tmp_path / "data")
+        qid = upload(client, headers, questions, "questions")
+        rid = upload(client, headers, rationales, "rationales")
+        hook = create_hook(client, headers, "http://127.0.0.1:9/x", ["study.finished"])
+        spec = study_spec(tiny_student, qid, rid)
+        study = client.post(f"{API}/studies", headers=headers, json={"name": "s", "spec": spec})
+        base_run = next(c["run_id"] for c in study.json()["cells"] if c["run_id"])
+        bind = factory.kw["bind"]
+        hooked = hooks.install(sessionmaker(bind=bind, join_transaction_mode="create_savepoint"))
+        with hooked() as s:
+            s.get(Run, base_run).status = "failed"
+            s.flush()
+            sent = s.scalars(
+                select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook["id"])
+            )
+            (delivery,) = sent
+            s.rollback()
+        assert delivery.event == "study.finished"
+        assert delivery.payload["data"]["study"]["status"] == "failed"
