@@ -25,15 +25,15 @@ TINY = {
 }
 
 
-def _wait_for_study(page, timeout_s: float = 420) -> str:
-    """The page refreshes itself while the study runs; reload until it has ended."""
+def _wait_for_study(page, timeout_s: float = 900) -> str:
+    """Load the study page again until the study has ended (it also refreshes itself)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        status = page.locator("h1 [data-status]").inner_text()
+        page.goto(page.url, timeout=120_000)  # a loaded machine may take a while to render
+        status = page.locator("h1 [data-status]").inner_text(timeout=120_000)
         if status not in ("running", "cancelling"):
             return status
         time.sleep(5)
-        page.reload()
     raise AssertionError(f"the study did not finish in {timeout_s}s")
 
 
