@@ -4,7 +4,8 @@ Same config, same seed, same global micro-batch of 4 questions: `mind train` alo
 same command under torchrun with 2 CPU ranks (2 questions each) for two steps, resumed from
 its checkpoint on one rank for the last two. MetaNet sees the gathered losses, so the
 selected sets and weights must be the same; the losses agree up to the floating-point order
-of the gradient all-reduce (stated tolerance: 1e-4 relative).
+of the gradient all-reduce (stated tolerance: 1e-4 relative, with a 1e-7 floor for the
+near-zero MetaNet KL of the adaptive preset).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from mind.config import ConfigError, parse_config
 from tests.service.helpers import free_port
 
 LOSS_RTOL = 1e-4
+LOSS_ATOL = 1e-7  # meta_loss is a KL of order 1e-5 once MetaNet has fitted its target
 WEIGHT_ATOL = 1e-5
 
 
@@ -95,7 +97,10 @@ def test_two_ranks_and_a_resume_on_one_follow_the_single_process_run(runs) -> No
     for one, two in zip(single, double, strict=True):
         assert two["tokens"] == one["tokens"]
         for key in ("loss", "sft_loss", "cons_loss", "meta_loss"):
-            assert two[key] == pytest.approx(one[key], rel=LOSS_RTOL), (one["step"], key)
+            assert two[key] == pytest.approx(one[key], rel=LOSS_RTOL, abs=LOSS_ATOL), (
+                one["step"],
+                key,
+            )
         assert two["perspectives"].keys() == one["perspectives"].keys()
         for name, p in one["perspectives"].items():
             q = two["perspectives"][name]
