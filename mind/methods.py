@@ -11,13 +11,13 @@ Adding a method is one row here and, if its weights are new, one rule in `fixed_
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
-
-from mind import losses
 from mind.config import RunConfig
 from mind.curation import Example
+
+if TYPE_CHECKING:  # the table is read by the web app's pre-flight, which must not load torch
+    import torch
 
 TrainsOn = Literal["nothing", "all_kept", "one_rationale", "one_perspective"]
 Slots = Literal["perspectives", "sbs_tasks", "specialist"]
@@ -105,5 +105,7 @@ def single_rationale(example: Example, preferred: str | None) -> Example:
 
 def fixed_weights(spec: MethodSpec, mask: torch.Tensor) -> Weights:
     """Weights of the methods without MetaNet: 0.5 per task (sbs), else 1/K (1 for K=1)."""
+    from mind import losses
+
     alpha = 0.5 * mask.float() if spec.weights == "half_each" else losses.uniform_weights(mask)
     return Weights(scores=alpha, alpha=alpha, selected=mask.clone())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -102,11 +103,15 @@ def _student_identity(student: str) -> list[Any]:
     return [student, config.stat().st_mtime if config.exists() else None]
 
 
+BASE_CACHE_LAYOUT = 2  # 2: an entry holds only its own result's files
+
+
 def base_cache_key(config: RunConfig, what: str, payload: Any) -> str:
     """Key of a base-student result: the same student, prompt and inputs give the same one."""
     from mind.student import pick_device, pick_dtype
 
     parts = [
+        BASE_CACHE_LAYOUT,
         what,
         _student_identity(config.student),
         config.train.instruction,
@@ -123,15 +128,19 @@ def cached_base(
     from mind.student import cache_dir
 
     cached = cache_dir() / "base-results" / key
-    if cached.exists():
-        shutil.copytree(cached, out_dir, dirs_exist_ok=True)
-        return load(out_dir)
-    result = compute(out_dir)
-    tmp = cached.with_name(key + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(out_dir, tmp, ignore=shutil.ignore_patterns("base", "checkpoints"))
-    tmp.rename(cached)
-    return result
+    if not cached.exists():
+        # Computed in a folder of its own: `out_dir` also holds the base student's other
+        # results, which belong to other keys and must not travel with this one.
+        tmp = cached.with_name(f"{key}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        compute(tmp)
+        try:
+            tmp.rename(cached)
+        except OSError:  # another run stored the same key first
+            shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(cached, out_dir, dirs_exist_ok=True)
+    return load(out_dir)
 
 
 def _base_eval(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[str, Any]:

@@ -13,13 +13,16 @@ import signal
 import sys
 import traceback
 
+from sqlalchemy.orm import sessionmaker
+
 from app.db import make_engine, make_sessionmaker
 from app.runs.config import execution_config
 from app.runs.models import Run
 from app.settings import Settings
 from app.teachers.credentials import secret_value, teacher_key
+from mind.config import RunConfig
 from mind.methods import METHODS
-from worker.reporter import DbReporter
+from worker.reporter import DbReporter, outlasts_outages
 
 PR_SET_PDEATHSIG = 1
 
@@ -31,24 +34,33 @@ def die_with(parent: int) -> None:
         os._exit(1)
 
 
+@outlasts_outages
+def _load(factory: sessionmaker, settings: Settings, run_id: str) -> tuple[Run, RunConfig]:
+    with factory() as session:
+        run = session.get(Run, run_id)
+        assert run is not None, f"run {run_id} vanished"
+        return run, execution_config(session, settings, run.config)
+
+
+@outlasts_outages
+def _secret(factory: sessionmaker, settings: Settings, config: RunConfig) -> str | None:
+    with factory() as session:
+        return secret_value(session, settings, config)
+
+
 def main(run_id: str, parent: int) -> int:
     die_with(parent)
     settings = Settings()
     factory = make_sessionmaker(make_engine(settings.database_url))
-    with factory() as session:
-        run = session.get(Run, run_id)
-        assert run is not None, f"run {run_id} vanished"
-        config = execution_config(session, settings, run.config)
-        resume = run.resume
+    run, config = _load(factory, settings, run_id)
+    resume = run.resume
     out_dir = settings.storage / run.directory
     base_dir = out_dir / "base" if METHODS[config.method].trains else out_dir
     reporter = DbReporter(factory, settings.storage, run, base_dir)
     from mind.pipeline import run_pipeline
 
     try:
-        with factory() as session:
-            key = secret_value(session, settings, config)
-        with teacher_key(config, key) as keyed:
+        with teacher_key(config, _secret(factory, settings, config)) as keyed:
             summary = run_pipeline(keyed, out_dir, reporter, resume=resume)
     except Exception as exc:
         traceback.print_exc()

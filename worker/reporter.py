@@ -26,7 +26,7 @@ PROGRESS_EVERY_S = 1.0
 STOP_POLL_S = 1.0
 OUTAGE_S = 120.0
 
-_outlasts_outages = retry(
+outlasts_outages = retry(  # a database restart pauses a run; it does not fail it
     retry=retry_if_exception_type(DBAPIError),
     wait=wait_fixed(1.0),
     stop=stop_after_delay(OUTAGE_S),
@@ -58,7 +58,7 @@ class DbReporter:
             data = {k: v.replace(root, "") if isinstance(v, str) else v for k, v in data.items()}
         session.add(RunEvent(run_id=self.run_id, kind=kind, message=message, data=data))
 
-    @_outlasts_outages
+    @outlasts_outages
     def event(self, kind: str, message: str, **data: Any) -> None:
         with self.factory.begin() as session:
             self._event(session, kind, message, **data)
@@ -66,7 +66,7 @@ class DbReporter:
                 path = self.storage / self._rel(Path(data["path"]))
                 results.record_checkpoint(session, self.storage, self.run_id, data["step"], path)
 
-    @_outlasts_outages
+    @outlasts_outages
     def progress(self, stage: str, fraction: float) -> None:
         now = time.monotonic()
         if stage == self._stage and fraction < 1 and now - self._progress_at < PROGRESS_EVERY_S:
@@ -77,19 +77,19 @@ class DbReporter:
             if run is not None:
                 run.stage, run.progress = stage, float(fraction)
 
-    @_outlasts_outages
+    @outlasts_outages
     def log_step(self, record: dict[str, Any]) -> None:
         with self.factory.begin() as session:
             results.record_step(session, self.run_id, StepRecord.from_dict(record))
 
-    @_outlasts_outages
+    @outlasts_outages
     def artifact(self, name: str, path: Path) -> None:
         with self.factory.begin() as session:
             path = self.storage / self._rel(path)
             results.record_artifact(session, self.storage, self.run_id, name, path)
             self._event(session, "artifact", f"wrote {name}", name=name)
 
-    @_outlasts_outages
+    @outlasts_outages
     def result(self, kind: str, data: dict[str, Any]) -> None:
         with self.factory.begin() as session:
             if kind == "evaluation":
@@ -102,7 +102,7 @@ class DbReporter:
                 results.record_curve(session, self.run_id, data)
             self._event(session, "result", f"{kind} result", result=kind)
 
-    @_outlasts_outages
+    @outlasts_outages
     def should_stop(self) -> bool:
         """True once the run is `cancelling`; read at most once a second."""
         now = time.monotonic()

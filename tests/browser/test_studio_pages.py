@@ -100,7 +100,8 @@ class TestUpload:
         rows = report.locator("tbody tr").all_inner_texts()
         assert len(rows) == 2 and rows[0].startswith("2\tanswer"), rows
         assert rows[1].startswith("3\t"), rows
-        assert "No datasets yet." in page.locator("table").last.inner_text()
+        # The studio is shared by every browser test: other datasets may be listed.
+        assert "broken" not in page.locator("table").last.inner_text()
         shot(page, screenshots, "02-datasets-upload-error")
 
 

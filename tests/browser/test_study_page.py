@@ -69,7 +69,10 @@ def test_submit_a_study_and_read_its_charts(
     assert [row.split("\t")[0] for row in accuracy] == ["zero_shot", "mind"]
     assert re.search(r"\[\d+\.\d, \d+\.\d\]", accuracy[1]), accuracy
     paired = page.locator("[data-budget=steps] table.paired tbody tr").first.inner_text()
-    assert paired.startswith("zero_shot\tmind\tstudy-questions")
+    # The benchmark is named after the questions dataset, which another browser test may have
+    # uploaded first under its own name (the studio keeps one dataset per content).
+    base, method, benchmark, *_ = paired.split("\t")
+    assert (base, method) == ("zero_shot", "mind") and benchmark, paired
     assert "points over the base student" in page.locator("[data-budget=steps] ul").inner_text()
     assert {c for c in page.locator("#cells .badge").all_inner_texts()} == {"succeeded"}
     shot(page, screenshots, "11-study")
