@@ -141,7 +141,7 @@ def draw(out: Path, figures: Path) -> list[Path]:
             if warmup:
                 ax.axvspan(0.5, max(warmup) + 0.5, color="grey", alpha=0.15, label="warm-up")
             ax.set_title(f"mind.preset: {preset}")
-            ax.set_xlabel("optimiser step")
+            ax.set_xlabel("optimizer step")
         axes[0].set_ylabel("fraction selected" if kind == "selection" else "probe CE (nats/token)")
         axes[-1].legend(fontsize=8)
         fig.tight_layout()

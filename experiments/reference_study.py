@@ -14,7 +14,7 @@ The study: zero_shot, sft, uniform, mcc, mind (recommended preset) and mind (`pa
 400 of the SVAMP questions whose rationales carry `source_split == "mcc-kd:train"`
 (correct rationales only); in distribution the 600 SVAMP questions never trained on, out
 of distribution StrategyQA dev (all) and the first 300 CommonsenseQA dev questions; three
-seeds; both budgets (equal optimiser steps, equal trained tokens); every checkpoint
+seeds; both budgets (equal optimizer steps, equal trained tokens); every checkpoint
 scored on the first 100 ID questions for the learning curves.
 """
 

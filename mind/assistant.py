@@ -1,7 +1,7 @@
 """MIND's teaching assistant as one unit (method spec section 3).
 
 It owns the frozen embeddings of every (question, rationale) pair, MetaNet with its
-optimiser and inertia (a smaller learning rate, a longer accumulation and, optionally, a
+optimizer and inertia (a smaller learning rate, a longer accumulation and, optionally, a
 Polyak average whose scores set the weights), the target MetaNet learns to rank
 (`mind.meta_target`) and the rule that turns scores into the selected set and weights.
 
@@ -141,7 +141,7 @@ class TeachingAssistant:
         device: torch.device,
         base_ce: torch.Tensor | None = None,
     ) -> None:
-        """Embed every rationale (cached in out_dir) and build MetaNet and its optimiser."""
+        """Embed every rationale (cached in out_dir) and build MetaNet and its optimizer."""
         self.tracker = TargetTracker(len(examples), len(self.slots), self.cfg)
         self.tracker.base = base_ce
         if not self.use_network:

@@ -1,4 +1,4 @@
-"""Equal trained-token budgets: how many optimiser steps give a method a token budget.
+"""Equal trained-token budgets: how many optimizer steps give a method a token budget.
 
 A trained token is one that received gradient: outside MIND's warm-up (where only MetaNet
 learns) and in a rationale of weight > 0. A method's rate is measured on a run of it (its

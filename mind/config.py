@@ -67,7 +67,7 @@ class DataConfig(Section):
 
 
 class TrainConfig(Section):
-    max_steps: int = Field(100, gt=0, description="Optimiser steps, MIND warm-up included.")
+    max_steps: int = Field(100, gt=0, description="Optimizer steps, MIND warm-up included.")
     questions_per_batch: int = Field(2, gt=0, description="Questions per micro-batch.")
     grad_accum: int = Field(1, gt=0, description="Micro-batches per student step.")
     max_seq_len: int = Field(512, ge=32, description="Tokens per sequence (prompt included).")
@@ -96,7 +96,7 @@ class TrainConfig(Section):
     devices: int = Field(
         1, ge=1, description="Devices (torch.distributed ranks) per run; data-parallel."
     )
-    save_every: int = Field(50, gt=0, description="Checkpoint every N optimiser steps.")
+    save_every: int = Field(50, gt=0, description="Checkpoint every N optimizer steps.")
     keep_checkpoints: int = Field(2, gt=0, description="Newest checkpoints kept.")
     sft_perspective: str | None = Field(
         None, description="Perspective used by sft/sbs (default: first available)."
@@ -108,7 +108,7 @@ class TrainConfig(Section):
         ge=0,
         description="Fixed training questions whose per-perspective CE is logged (0 = off).",
     )
-    probe_every: int = Field(1, gt=0, description="Log the probe CE every N optimiser steps.")
+    probe_every: int = Field(1, gt=0, description="Log the probe CE every N optimizer steps.")
 
 
 MindPreset = Literal["paper", "adaptive"]

@@ -1,6 +1,6 @@
 """One optimizer step's record, as the trainer logs it and the studio stores and charts it.
 
-The trainer builds one per optimizer step (`mind.trainer.Trainer.optimiser_step`) and
+The trainer builds one per optimizer step (`mind.trainer.Trainer.optimizer_step`) and
 reports `as_dict()` of it: a `metrics.jsonl` line holds `step`, `phase`, `epoch`, every
 scalar (`LOSSES`, `lr`, `tokens` presented, `tokens_trained` (the ones that received
 gradient), their running totals `tokens_total` and `tokens_trained_total`, `tokens_per_s`,

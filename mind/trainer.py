@@ -1,6 +1,6 @@
 """One trainer for every method: sft, sbs, uniform, mcc, mind (and ablations), specialist.
 
-An optimiser step is `grad_accum` micro-batches of `questions_per_batch` questions, each
+An optimizer step is `grad_accum` micro-batches of `questions_per_batch` questions, each
 question bringing all its kept rationales. The method decides the per-rationale weights
 (`mind.methods`); the losses are in `mind.losses`. For `mind`, the first `warmup_fraction`
 of steps trains MetaNet alone (the student is not updated), then both train jointly; the
@@ -61,7 +61,7 @@ class MicroResult:
 
 @dataclass
 class SlotStats:
-    """Per-slot sums over one optimiser step, turned into means for metrics.jsonl."""
+    """Per-slot sums over one optimizer step, turned into means for metrics.jsonl."""
 
     score: torch.Tensor
     weight: torch.Tensor
@@ -90,7 +90,7 @@ def lr_factor(schedule: str, joint_step: int, joint_steps: int) -> float:
 
 
 def warmup_steps(config: RunConfig) -> int:
-    """MIND warm-up length: a fraction of all optimiser steps (0 without MetaNet)."""
+    """MIND warm-up length: a fraction of all optimizer steps (0 without MetaNet)."""
     if not spec_for(config).uses_metanet:
         return 0
     return round(config.mind.warmup_fraction * config.train.max_steps)
@@ -136,7 +136,7 @@ class Trainer:
     # -- setup ---------------------------------------------------------------------------
 
     def setup(self) -> Trainer:
-        """Load the tokenizer and student, encode the data, build optimisers and MetaNet."""
+        """Load the tokenizer and student, encode the data, build optimizers and MetaNet."""
         config, t = self.config, self.config.train
         torch.manual_seed(config.seed)
         self.tokenizer = load_tokenizer(config.student)
@@ -279,7 +279,7 @@ class Trainer:
         excluded = self.no_consistency_slots[batch.example_index].to(alpha.device)
         return losses.consistency_loss(per_slot, answer_mask, alpha.masked_fill(excluded, 0.0))
 
-    def optimiser_step(self) -> StepRecord:
+    def optimizer_step(self) -> StepRecord:
         """Run one optimizer step on the next batches and return its record."""
         record = self.step_on([self._next_batch() for _ in range(self.config.train.grad_accum)])
         t = self.config.train
@@ -293,7 +293,7 @@ class Trainer:
         return record
 
     def step_on(self, batches: list[Batch]) -> StepRecord:
-        """One optimiser step over the given micro-batches (benchmarks feed their own)."""
+        """One optimizer step over the given micro-batches (benchmarks feed their own)."""
         assert self.optimizer is not None and self.scheduler is not None, "call setup() first"
         joint = self.pos.step >= self.warmup
         lr = self.scheduler.get_last_lr()[0] if joint else 0.0
@@ -431,7 +431,7 @@ class Trainer:
             if distributed.any_rank(self.reporter.should_stop(), self.ranks):
                 status = "stopped"
                 break
-            last = self.optimiser_step()
+            last = self.optimizer_step()
             self.reporter.log_step(last.as_dict())
             self._watch_selection(last)
             self.reporter.progress("training", self.pos.step / t.max_steps)

@@ -187,5 +187,5 @@ class TestTrainerPacking:
                 }
             )
             trainer = Trainer(config, load_training_data(config), tmp_path, NullReporter()).setup()
-            losses.append(trainer.optimiser_step().get("loss"))
+            losses.append(trainer.optimizer_step().get("loss"))
         assert losses[1] == pytest.approx(losses[0], abs=1e-5)

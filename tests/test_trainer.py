@@ -141,7 +141,7 @@ class TestWarmupAndInertia:
         assert trainer.warmup == 2
         student0, meta0 = trainer_state(trainer)
         for _ in range(2):
-            record = trainer.optimiser_step()
+            record = trainer.optimizer_step()
             assert record.phase == "warmup" and record.get("lr") == 0.0
             assert record.get("tokens_trained") == 0 < record.get("tokens"), "no gradient"
             weights = [v.weight for v in record.perspectives.values()]
@@ -149,7 +149,7 @@ class TestWarmupAndInertia:
         student1, meta1 = trainer_state(trainer)
         assert torch.equal(student0, student1), "student must not move during warm-up"
         assert not torch.equal(meta0, meta1), "MetaNet trains during warm-up"
-        assert trainer.optimiser_step().phase == "joint"
+        assert trainer.optimizer_step().phase == "joint"
         assert not torch.equal(student1, trainer_state(trainer)[0])
 
     def test_metanet_smaller_lr_and_longer_accumulation(self, tiny_student, shared, tmp_path):
@@ -165,7 +165,7 @@ class TestWarmupAndInertia:
         trainer = Trainer(config, load_training_data(config), tmp_path, NullReporter()).setup()
         metas = [trainer_state(trainer)[1]]
         for _ in range(6):
-            trainer.optimiser_step()
+            trainer.optimizer_step()
             metas.append(trainer_state(trainer)[1])
         moved = [not torch.equal(a, b) for a, b in itertools.pairwise(metas)]
         assert moved == [False, False, True, False, False, True]

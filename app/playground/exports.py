@@ -165,7 +165,7 @@ def send(
 
 
 def send_checkpoint(settings: Settings, run: Run, step: int) -> FileResponse:
-    """A checkpoint as saved (weights, optimiser and trainer state): to resume elsewhere."""
+    """A checkpoint as saved (weights, optimizer and trainer state): to resume elsewhere."""
     folder = checkpoint_dir(settings, run, step)
     archive, scratch = zip_folder(settings.storage, folder, f"{run.id}-checkpoint-{folder.name}")
     cleanup = BackgroundTask(shutil.rmtree, scratch, ignore_errors=True)

@@ -62,5 +62,5 @@ def export(
 def download_checkpoint(
     run_id: str, step: int, _: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
-    """The checkpoint folder as saved (weights, optimiser and trainer state), as a zip."""
+    """The checkpoint folder as saved (weights, optimizer and trainer state), as a zip."""
     return exports.send_checkpoint(settings, runs.get(session, run_id), step)

@@ -59,11 +59,11 @@ def learning_curves(curves: list[dict[str, Any]]) -> go.Figure | None:
         fig.add_trace(go.Scatter(x=steps, y=[p["accuracy"] for p in c["points"]], name=name))
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     title = "Learning curves: accuracy at each checkpoint on a fixed ID subset"
-    return style_figure(fig, title, "optimiser step", "accuracy")
+    return style_figure(fig, title, "optimizer step", "accuracy")
 
 
 def loss_curves(session: Session, rows: service.Cells) -> go.Figure | None:
-    """The training loss of each trained cell against the optimiser step."""
+    """The training loss of each trained cell against the optimizer step."""
     fig = go.Figure()
     for link, run in rows:
         every = run_results.step_stride(session, run.id, MAX_POINTS)
@@ -73,7 +73,7 @@ def loss_curves(session: Session, rows: service.Cells) -> go.Figure | None:
             fig.add_trace(go.Scatter(x=series["steps"], y=series["values"], name=name))
     if not fig.data:
         return None
-    return style_figure(fig, "Training loss per cell", "optimiser step", "loss")
+    return style_figure(fig, "Training loss per cell", "optimizer step", "loss")
 
 
 def selection_curves(session: Session, rows: service.Cells) -> go.Figure | None:
@@ -95,7 +95,7 @@ def selection_curves(session: Session, rows: service.Cells) -> go.Figure | None:
         return None
     fig.update_yaxes(rangemode="tozero")
     return style_figure(
-        fig, "MetaNet selection: perspectives selected per question", "optimiser step", "size"
+        fig, "MetaNet selection: perspectives selected per question", "optimizer step", "size"
     )
 
 
