@@ -1,4 +1,4 @@
-"""A study's results: every succeeded cell's per-question answers, analysed per budget by
+"""A study's results: every succeeded cell's per-question answers, analyzed per budget by
 `mind.comparison`, with the latent-map metrics of each cell."""
 
 from __future__ import annotations
