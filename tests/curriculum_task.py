@@ -15,6 +15,8 @@ import json
 import random
 from pathlib import Path
 
+from tests.tiny_model import tiny_llama
+
 EASY_TEXT = "first we read the numbers then we add them and we write the total"
 EASY = EASY_TEXT.split()
 LATE_TEXT = "red blue green black white brown pink gold"
@@ -80,26 +82,8 @@ def pretrain_corpus(rng: random.Random, n: int) -> list[str]:
 def build_student(folder: Path, steps: int = 60) -> str:
     """A 2-layer random Llama with SmolLM2's tokenizer, briefly pre-trained on the corpus."""
     import torch
-    from transformers import AutoModelForCausalLM, LlamaConfig
 
-    from mind.student import load_tokenizer
-
-    tokenizer = load_tokenizer("smollm2-135m-instruct")
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_config(config)
+    model, tokenizer = tiny_llama(max_position_embeddings=256)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     rng = random.Random(0)
     for _ in range(steps):
