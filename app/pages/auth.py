@@ -33,7 +33,6 @@ from app.users.throttle import Throttle
 COOKIE = "mind_session"
 SESSION_NAME = "web session"
 SESSION_DAYS = 14
-LAST_SEEN_EVERY = timedelta(minutes=5)  # not a write per request (live pages poll)
 
 
 class LoginRequired(Exception):
@@ -100,8 +99,7 @@ def page_user(request: Request, session: SessionDep) -> User:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(quote(path, safe="/?=&,"))
     request.state.csrf = csrf_token(token)
-    if row.last_used_at is None or utcnow() - row.last_used_at > LAST_SEEN_EVERY:
-        row.last_used_at = utcnow()
+    users.note_use(row)
     return row.user
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,12 @@ from app.users.models import ApiToken, User
 
 # `last_used_at` is refreshed at most this often: not a write on every request.
 LAST_USED_EVERY = timedelta(minutes=5)
+# When this process last wrote each token's `last_used_at`: a burst of concurrent requests
+# on one token (100 API clients, a page's polling) makes one write, not one per request.
+# On SQLite every writer queues for the database lock, and a request holds it until its
+# transaction ends, so a write per request stalled the whole burst behind the lock.
+_written: dict[str, datetime] = {}
+_written_lock = threading.Lock()
 
 
 def create_user(session: Session, email: str, password: str, is_admin: bool = False) -> User:
@@ -68,9 +75,20 @@ def authenticate(session: Session, token: str) -> User | None:
     row = find_token(session, token, "api")
     if row is None:
         return None
-    if row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_EVERY:
-        row.last_used_at = utcnow()
+    note_use(row)
     return row.user
+
+
+def note_use(row: ApiToken) -> None:
+    """Refresh `row.last_used_at` if neither it nor this process's last write of it is
+    within LAST_USED_EVERY (the change is committed with the request's transaction)."""
+    now = utcnow()
+    with _written_lock:
+        last = max(filter(None, (row.last_used_at, _written.get(row.id))), default=None)
+        if last is not None and now - last <= LAST_USED_EVERY:
+            return
+        _written[row.id] = now
+    row.last_used_at = now
 
 
 def list_tokens(session: Session, user: User) -> list[ApiToken]:

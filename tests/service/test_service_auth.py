@@ -88,3 +88,22 @@ class TestCli:
         token = capsys.readouterr().out.strip().splitlines()[-1]
         assert token.startswith("mind_") and " " not in token
         assert cli(["create-token", "--email", "nobody@team.test"]) == 1
+
+
+def test_a_burst_of_requests_on_one_token_writes_last_used_once(factory) -> None:
+    """Concurrent requests that all see a stale `last_used_at` make one write between them
+    (on SQLite each write would queue for the database lock, stalling the burst)."""
+    from app.users import service as users
+
+    with factory() as setup:
+        user = users.create_user(setup, "burst@team.test", "password1")
+        _, token = users.create_token(setup, user)
+        setup.commit()
+    burst = [factory() for _ in range(5)]  # all open before any of them commits
+    writes = []
+    for session in burst:
+        assert users.authenticate(session, token) is not None
+        writes.append(bool(session.dirty))
+    assert writes == [True, False, False, False, False]
+    for session in reversed(burst):  # savepoints on the test's connection unwind in order
+        session.close()
