@@ -25,6 +25,7 @@ from app.settings import Settings
 from app.students.router import router as students
 from app.studies.router import router as studies
 from app.teachers.router import router as teachers
+from app.timing import ServerTiming
 from app.users.router import router as users
 from app.users.throttle import Throttle
 from app.webhooks.router import router as webhooks
@@ -47,9 +48,13 @@ def create_app(settings: Settings | None = None, factory: sessionmaker | None = 
         state.settings.storage.mkdir(parents=True, exist_ok=True)
         engine = None
         if factory is None:
-            engine = make_engine(state.settings.database_url, state.settings.db_pool_size)
+            engine = make_engine(state.settings.database_url, state.settings.pool_size)
         state.sessionmaker = factory or hooks.install(make_sessionmaker(engine))
-        state.db_slots = anyio.Semaphore(state.settings.db_pool_size)
+        state.db_slots = anyio.Semaphore(state.settings.pool_size)
+        # An admitted request holds a thread for its session and one for its handler: fewer
+        # threads than that and admitted requests wait on each other (a stall on SQLite).
+        threads = anyio.to_thread.current_default_thread_limiter()
+        threads.total_tokens = max(threads.total_tokens, 2 * state.settings.pool_size)
         state.throttle = Throttle(state.settings)
         state.celery = make_celery(state.settings)
         yield
@@ -66,6 +71,7 @@ def create_app(settings: Settings | None = None, factory: sessionmaker | None = 
         redoc_url=None,
     )
     app.add_middleware(IngressGuard)
+    app.add_middleware(ServerTiming)  # outermost: times the guard too
     install_error_handlers(app)
     routers = (users, datasets, runs, results, studies, perspectives, students, secrets)
     for router in (*routers, teachers, webhooks, playground):

@@ -40,7 +40,15 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         10,
         gt=0,
-        description="Database connections per web process; requests beyond it wait their turn.",
+        description="Postgres connections per web process; requests beyond it wait their turn.",
+    )
+    sqlite_pool_size: int = Field(
+        4,
+        gt=0,
+        description=(
+            "SQLite connections per web process. One local file and one Python process: more "
+            "connections only add threads contending for the GIL (docs/benchmarks.md)."
+        ),
     )
     db_wait_s: float = Field(
         30.0, gt=0, description="Longest a request waits for a connection before a 503."
@@ -120,6 +128,12 @@ class Settings(BaseSettings):
     def storage(self) -> Path:
         assert self.storage_dir is not None
         return self.storage_dir
+
+    @property
+    def pool_size(self) -> int:
+        """Connections (and admitted requests) per web process for this database."""
+        sqlite = self.database_url.startswith("sqlite")
+        return self.sqlite_pool_size if sqlite else self.db_pool_size
 
     def child_env(self) -> dict[str, str]:
         """The variables that give a child process (worker, run) these same settings."""

@@ -3,8 +3,10 @@
 Seeds a fresh database with runs, serves the studio in a child process (team mode: the web
 app on Postgres; `--embedded`: `mind-studio up` on SQLite with its local broker and
 worker), then drives `--clients` concurrent clients for `--seconds`, each alternating a
-run list and a random run's detail. Prints p50/p99/max latency and the error count (any
-5xx or transport error); exits 1 if any request failed or took over `--max-s`.
+run list and a random run's detail, then one client alone as the baseline. Prints p50/p99/max
+latency as the clients saw it and inside the app (its `Server-Timing` header) and the error
+count (any 5xx or transport error); exits 1 if any loaded request failed or took over
+`--max-s`.
 
     .venv/bin/python -m bench.api_load [--clients 100] [--seconds 20] [--embedded]
 """
@@ -21,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +41,8 @@ REDIS = os.environ.get("MIND_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 @dataclass
 class Load:
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # seconds, as the client saw them
+    server: list[float] = field(default_factory=list)  # seconds inside the app (Server-Timing)
     errors: dict[str, int] = field(default_factory=dict)
 
     def error(self, kind: str) -> None:
@@ -47,14 +51,17 @@ class Load:
     def summary(self) -> str:
         q = statistics.quantiles(self.latencies, n=100) if len(self.latencies) > 1 else [0] * 99
         worst = max(self.latencies, default=0.0)
+        app = statistics.quantiles(self.server, n=100) if len(self.server) > 1 else [0] * 99
         return (
             f"requests {len(self.latencies)}, p50 {q[49] * 1000:.0f} ms, "
-            f"p99 {q[98] * 1000:.0f} ms, max {worst * 1000:.0f} ms, "
+            f"p99 {q[98] * 1000:.0f} ms, max {worst * 1000:.0f} ms "
+            f"(inside the app: p50 {app[49] * 1000:.0f} ms, p99 {app[98] * 1000:.0f} ms), "
             f"errors {sum(self.errors.values())} {self.errors or ''}"
         )
 
 
 async def _client(http: httpx.AsyncClient, run_ids: list[str], until: float, load: Load) -> None:
+    """One client, alternating the run list and a random run's detail until `until`."""
     while time.monotonic() < until:
         for url in ("/runs", f"/runs/{random.choice(run_ids)}"):
             start = time.perf_counter()
@@ -64,19 +71,36 @@ async def _client(http: httpx.AsyncClient, run_ids: list[str], until: float, loa
                 load.error(type(exc).__name__)
                 continue
             load.latencies.append(time.perf_counter() - start)
+            load.server.append(server_seconds(response))
             if response.status_code >= 500:
                 load.error(str(response.status_code))
 
 
+def server_seconds(response: httpx.Response) -> float:
+    """The app's own time for this response, from its `Server-Timing: app;dur=<ms>`."""
+    for part in response.headers.get("server-timing", "").split(","):
+        name, _, duration = part.strip().partition(";dur=")
+        if name == "app" and duration:
+            return float(duration) / 1000
+    return 0.0
+
+
 async def drive(api: str, token: str, run_ids: list[str], clients: int, seconds: float) -> Load:
-    """`clients` concurrent clients (one connection each) for `seconds` against `api`."""
+    """`clients` concurrent clients for `seconds` against `api`, each with its own connection
+    (a shared pool would queue them inside the load generator). The clients are all made
+    before the clock starts: making one is milliseconds of CPU, which would count as latency."""
     load = Load()
-    until = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(
-        base_url=api, headers={"Authorization": f"Bearer {token}"}, timeout=60, limits=limits
-    ) as http:
-        await asyncio.gather(*(_client(http, run_ids, until, load) for _ in range(clients)))
+    headers = {"Authorization": f"Bearer {token}"}
+    one = httpx.Limits(max_connections=1)
+    async with AsyncExitStack() as stack:
+        https = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=api, headers=headers, timeout=60, limits=one)
+            )
+            for _ in range(clients)
+        ]
+        until = time.monotonic() + seconds
+        await asyncio.gather(*(_client(http, run_ids, until, load) for http in https))
     return load
 
 
@@ -147,6 +171,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--baseline-seconds", type=float, default=5, help="1 client, after")
     parser.add_argument("--max-s", type=float, default=5.0, help="slowest acceptable request")
     parser.add_argument("--embedded", action="store_true", help="`up` on SQLite, no Postgres")
     parser.add_argument("--log", type=Path, help="write the studio's output here")
@@ -172,9 +197,13 @@ def main() -> int:
         server = serve(env, "up" if args.embedded else "web", port, args.log)
         base = f"http://127.0.0.1:{port}"
         wait_ready(base)
-        load = asyncio.run(drive(f"{base}/api/v1", token, ids, args.clients, args.seconds))
+        api = f"{base}/api/v1"
+        load = asyncio.run(drive(api, token, ids, args.clients, args.seconds))
         mode = "embedded (SQLite)" if args.embedded else "team (Postgres)"
         print(f"{mode}: {args.clients} clients for {args.seconds:g} s: {load.summary()}")
+        # The baseline, after the load so that the load meets a cold studio: one client alone.
+        alone = asyncio.run(drive(api, token, ids, 1, args.baseline_seconds))
+        print(f"{mode}: baseline, 1 client for {args.baseline_seconds:g} s: {alone.summary()}")
         slow = sum(t > args.max_s for t in load.latencies)
         print(f"requests over {args.max_s:g} s: {slow}")
         return 1 if slow or load.errors else 0

@@ -40,3 +40,11 @@ def test_thirty_clients_on_two_connections_all_get_answers(
     assert not load.errors, load.summary()
     assert len(load.latencies) > CLIENTS * 2, load.summary()
     assert max(load.latencies) < 10, load.summary()
+
+
+def test_sqlite_and_postgres_get_their_own_pool_size(tmp_path: Path) -> None:
+    """An embedded studio admits `sqlite_pool_size` requests at once, team mode `db_pool_size`."""
+    sizes = {"sqlite_pool_size": 3, "db_pool_size": 7}
+    sqlite = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path}/s.db", **sizes)
+    postgres = Settings(home=tmp_path, database_url="postgresql+psycopg://h/db", **sizes)
+    assert (sqlite.pool_size, postgres.pool_size) == (3, 7)
