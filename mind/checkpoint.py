@@ -52,14 +52,18 @@ def save(
     trainer_state: dict[str, Any],
     manifest: dict[str, Any],
     keep: int,
+    weights: dict[str, torch.Tensor] | None = None,
 ) -> Path:
-    """Write checkpoints/step-N atomically and prune all but the newest `keep`."""
+    """Write checkpoints/step-N atomically and prune all but the newest `keep`.
+
+    `weights` are the full weights of a sharded model (else the model's own are saved).
+    """
     final = root / f"step-{step}"
     tmp = root / f".step-{step}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir(parents=True)
-        model.save_pretrained(tmp / ("adapter" if _is_lora(model) else "model"))
+        model.save_pretrained(tmp / ("adapter" if _is_lora(model) else "model"), state_dict=weights)
         torch.save({**trainer_state, "rng": rng_state()}, tmp / "trainer.pt")
         (tmp / MANIFEST).write_text(json.dumps({"step": step, **manifest}, indent=2))
     except BaseException:  # e.g. a full disk: no half-written folder stays behind
@@ -95,10 +99,15 @@ def load_weights(model: Any, checkpoint_dir: Path) -> None:
         if result.unexpected_keys:
             raise InputError(f"{checkpoint_dir}: adapter does not fit this student")
         return
+    model.load_state_dict(full_weights(checkpoint_dir, model.dtype))
+
+
+def full_weights(checkpoint_dir: Path, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """The full fine-tune's weights of a checkpoint, by parameter name, on the CPU."""
     from transformers import AutoModelForCausalLM
 
-    saved = AutoModelForCausalLM.from_pretrained(checkpoint_dir / "model", dtype=model.dtype)
-    model.load_state_dict(saved.state_dict())
+    saved = AutoModelForCausalLM.from_pretrained(checkpoint_dir / "model", dtype=dtype)
+    return saved.state_dict()
 
 
 def load_trainer_state(checkpoint_dir: Path) -> dict[str, Any]:

@@ -16,6 +16,10 @@ makes the ranks agree:
 - Only rank 0 writes checkpoints and metrics. All training state is replicated, so a run
   resumes from a checkpoint onto any number of ranks that divides the global batch.
 
+That is the LoRA path. A full fine-tune on several ranks shards the student instead
+(`mind.sharding`, FSDP2): the same batch split and gathered MetaNet inputs, with gradients
+averaged by FSDP's reduce-scatter and checkpoints gathered whole to rank 0.
+
 CPU runs use the gloo backend, CUDA runs nccl with one device per rank.
 """
 
@@ -62,9 +66,11 @@ def join(devices: int, device: torch.device) -> Ranks:
         )
     if world == 1:
         return Ranks()
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda":
+        torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     backend = f"cuda:{local_rank}" if device.type == "cuda" else "cpu"
     return Ranks(dist.get_rank(), world, local_rank, backend)
 
@@ -129,6 +135,12 @@ def any_rank(flag: bool, ranks: Ranks) -> bool:
 def barrier(ranks: Ranks) -> None:
     if ranks.world > 1:
         dist.barrier()
+
+
+def leave() -> None:
+    """Leave the process group once training is over (rank 0 evaluates alone)."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def is_main_process() -> bool:

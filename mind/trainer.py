@@ -22,15 +22,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from mind import checkpoint, distributed, losses
+from mind import checkpoint, distributed, losses, sharding
 from mind.assistant import TeachingAssistant, rank_correlation, selection_entropy
 from mind.batching import Batch, ExampleTokenizer, Group, collate
 from mind.config import RunConfig
-from mind.forward import student_forward
+from mind.forward import StudentOutput, student_forward
 from mind.methods import Weights, fixed_weights, slot_names, spec_for
 from mind.reporter import NullReporter, Reporter
 from mind.step_record import LOSSES, PerspectiveStats, StepRecord
-from mind.student import load_student, load_tokenizer, pick_device
+from mind.student import DTYPES, load_student, load_tokenizer, pick_device, pick_dtype
 from mind.training_data import TrainingData
 
 
@@ -125,6 +125,10 @@ class Trainer:
         self.probe_groups: list[Group] = []
         self.no_consistency_slots = torch.zeros(len(data.examples), len(self.slots), dtype=bool)
         self.model: Any = None
+        # Full fine-tuning on several ranks shards the student (FSDP2); `root` is then the
+        # module the forward goes through. LoRA replicates it and averages gradients.
+        self.sharded = config.train.finetune == "full" and self.ranks.world > 1
+        self.root: sharding.ShardedStudent | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self.scheduler: torch.optim.lr_scheduler.LambdaLR | None = None
         self.assistant: TeachingAssistant | None = None
@@ -151,7 +155,14 @@ class Trainer:
             for i, ex in enumerate(self.data.examples):
                 for p in ex.programs & set(self.slots):
                     self.no_consistency_slots[i, self.slots.index(p)] = True
-        self.model = load_student(config.student, t).to(self.device)
+        if self.sharded:  # each rank loads on the CPU and keeps only its shard on the device
+            dtype = pick_dtype(t.dtype, self.device)
+            name = next(k for k, v in DTYPES.items() if v == dtype)
+            on_cpu = t.model_copy(update={"device": "cpu", "dtype": name})
+            self.model = load_student(config.student, on_cpu)
+            self.root = sharding.shard(self.model, self.ranks.world, self.device)
+        else:
+            self.model = load_student(config.student, t).to(self.device)
         self.model.train()
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
@@ -176,16 +187,17 @@ class Trainer:
         per_batch = self.config.train.questions_per_batch
         for start in range(0, len(groups), per_batch):
             batch = self._collate(groups[start : start + per_batch])
-            out = student_forward(
-                self.model,
-                batch,
-                with_answers=False,
-                packed_attention=self.config.train.packed_attention,
-            )
-            ce = out.ce.float().cpu()
+            ce = self._forward(batch, with_answers=False).ce.float().cpu()
             table[start + batch.row.cpu(), batch.slot.cpu()] = ce
         self.model.train(was_training)
         return table
+
+    def _forward(self, batch: Batch, with_answers: bool) -> StudentOutput:
+        """`student_forward` on this rank's batch (through the FSDP root when sharded)."""
+        kernel = self.config.train.packed_attention
+        if self.root is not None:
+            return self.root.run(batch, with_answers, kernel)
+        return student_forward(self.model, batch, with_answers, kernel)
 
     # -- data ----------------------------------------------------------------------------
 
@@ -224,12 +236,7 @@ class Trainer:
     def _micro_step(self, batch: Batch, joint: bool) -> MicroResult:
         # In warm-up the student only provides losses (no graph); MetaNet always learns.
         with torch.set_grad_enabled(joint):
-            out = student_forward(
-                self.model,
-                batch,
-                with_answers=self.spec.consistency,
-                packed_attention=self.config.train.packed_attention,
-            )
+            out = self._forward(batch, with_answers=self.spec.consistency)
         q, p = batch.slot_mask.shape
         ce = torch.zeros(q, p, device=out.ce.device).index_put((batch.row, batch.slot), out.ce)
         every = distributed.gather_questions(ce, batch.slot_mask, batch.example_index, self.ranks)
@@ -301,7 +308,8 @@ class Trainer:
         parts = [self._micro_step(batch, joint) for batch in batches]
         if joint:
             params = [p for p in self.model.parameters() if p.requires_grad]
-            distributed.average_gradients(params, self.ranks)
+            if self.root is None:  # FSDP's reduce-scatter has averaged them already
+                distributed.average_gradients(params, self.ranks)
             torch.nn.utils.clip_grad_norm_(params, self.config.train.max_grad_norm)
             self.optimizer.step()
             self.scheduler.step()
@@ -372,10 +380,15 @@ class Trainer:
     # -- checkpoints -----------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
+        """Everything but the weights. Call on every rank: a sharded optimizer state is
+        gathered (a collective); rank 0 gets it whole."""
         assert self.optimizer is not None and self.scheduler is not None
+        full = self.config.train.finetune == "full"  # keyed by name: any number of ranks
         state: dict[str, Any] = {
             "position": asdict(self.pos),
-            "optimizer": self.optimizer.state_dict(),
+            "optimizer": sharding.full_optimizer_state(self.model, self.optimizer)
+            if full
+            else self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
         }
         if self.assistant is not None:
@@ -389,14 +402,17 @@ class Trainer:
             "data_sha256": data_fingerprint(self.data),
         }
         path = self.out_dir / "checkpoints" / f"step-{self.pos.step}"
-        if self.ranks.is_main:  # every rank holds the same state
+        state = self.state()  # every rank: gathering sharded state is a collective
+        weights = sharding.full_weights(self.model) if self.root is not None else None
+        if self.ranks.is_main:  # rank 0 writes the one (full) checkpoint
             checkpoint.save(
                 self.out_dir / "checkpoints",
                 self.pos.step,
                 self.model,
-                self.state(),
+                state,
                 manifest,
                 self.config.train.keep_checkpoints,
+                weights,
             )
         distributed.barrier(self.ranks)
         self.reporter.event("checkpoint", f"saved {path.name}", step=self.pos.step, path=str(path))
@@ -409,11 +425,17 @@ class Trainer:
                 f"{path}: the training data changed since this checkpoint was written "
                 "(rationale files or data settings differ); start a new run instead"
             )
-        checkpoint.load_weights(self.model, path)
+        if self.root is not None:  # every rank reads the full weights and keeps its shard
+            sharding.load_weights(self.model, checkpoint.full_weights(path, self.model.dtype))
+        else:
+            checkpoint.load_weights(self.model, path)
         state = checkpoint.load_trainer_state(path)
         self.pos = Position(**state["position"])
         assert self.optimizer is not None and self.scheduler is not None
-        self.optimizer.load_state_dict(state["optimizer"])
+        if sharding.keyed_by_name(state["optimizer"]):
+            sharding.load_optimizer_state(self.model, self.optimizer, state["optimizer"])
+        else:  # LoRA, or a full fine-tune saved before optimizer states were keyed by name
+            self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if self.assistant is not None:
             self.assistant.load_state(state["assistant"])

@@ -48,6 +48,9 @@ def train_run(
         if main:
             truncate_metrics(out_dir / "metrics.jsonl", trainer.pos.step)
         summary = trainer.train(stop_at)
+        from mind.distributed import leave
+
+        leave()  # the other ranks are done; rank 0 may go on to evaluate alone
     summary |= {"method": config.method, "examples": len(data.examples)}
     if main:
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

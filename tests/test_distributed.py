@@ -1,11 +1,13 @@
-"""Data-parallel training: two gloo ranks train as one process with the same global batch.
+"""Multi-rank training: two gloo ranks train as one process with the same global batch.
 
 Same config, same seed, same global micro-batch of 4 questions: `mind train` alone, and the
 same command under torchrun with 2 CPU ranks (2 questions each) for two steps, resumed from
-its checkpoint on one rank for the last two. MetaNet sees the gathered losses, so the
-selected sets and weights must be the same; the losses agree up to the floating-point order
-of the gradient all-reduce (stated tolerance: 1e-4 relative, with a 1e-7 floor for the
-near-zero MetaNet KL of the adaptive preset).
+its checkpoint on one rank for the last two. Both engines: LoRA (replicated, gradients
+all-reduced) and full fine-tuning (FSDP2: the student sharded over the ranks, the checkpoint
+gathered whole by rank 0). MetaNet sees the gathered losses, so the selected sets and
+weights must be the same; the losses agree up to the floating-point order of the gradient
+reduction (stated tolerance: 1e-4 relative, with a 1e-7 floor for the near-zero MetaNet KL
+of the adaptive preset).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ LOSS_ATOL = 1e-7  # meta_loss is a KL of order 1e-5 once MetaNet has fitted its 
 WEIGHT_ATOL = 1e-5
 
 
-def _config(shared: Path, student: str, devices: int) -> dict[str, Any]:
+def _config(shared: Path, student: str, devices: int, finetune: str = "lora") -> dict[str, Any]:
     return {
         "student": student,
         "method": "mind",
@@ -48,6 +50,7 @@ def _config(shared: Path, student: str, devices: int) -> dict[str, Any]:
             "device": "cpu",
             "dtype": "float32",
             "devices": devices,
+            "finetune": finetune,
         },
         "mind": {"metanet_dim": 32, "warmup_fraction": 0.25},
     }
@@ -68,14 +71,15 @@ def _torchrun(args: list[str], log: Path) -> int:
         return subprocess.run(command, env=env, stdout=out, stderr=out, timeout=300).returncode
 
 
-@pytest.fixture(scope="module")
-def runs(shared: Path, tiny_student: str, tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture(scope="module", params=["lora", "full"])
+def runs(request, shared: Path, tiny_student: str, tmp_path_factory: pytest.TempPathFactory):
     """(single-process run dir, run dir of 2 ranks for steps 1-2 resumed alone for 3-4)."""
-    root = tmp_path_factory.mktemp("distributed")
+    finetune = request.param
+    root = tmp_path_factory.mktemp(f"distributed-{finetune}")
     dirs = {}
     for devices in (1, 2):
         config = root / f"devices{devices}.yaml"
-        config.write_text(yaml.safe_dump(_config(shared, tiny_student, devices)))
+        config.write_text(yaml.safe_dump(_config(shared, tiny_student, devices, finetune)))
         out = dirs[devices] = root / f"run{devices}"
         args = ["--config", str(config), "--output", str(out)]
         if devices == 1:
@@ -113,6 +117,8 @@ def test_two_ranks_and_a_resume_on_one_follow_the_single_process_run(runs) -> No
 def test_rank_zero_alone_writes_the_run(runs: tuple[Path, Path]) -> None:
     _, double = runs
     assert sorted(p.name for p in (double / "checkpoints").iterdir()) == ["step-2", "step-4"]
+    for one, two in zip(*(sorted((d / "checkpoints").iterdir()) for d in runs), strict=True):
+        assert sorted(p.name for p in two.iterdir()) == sorted(p.name for p in one.iterdir())
     assert len(_metrics(double)) == 4, "one metrics line per step, not one per rank"
     assert json.loads((double / "summary.json").read_text())["status"] == "completed"
     assert json.loads((double / "config.json").read_text())["train"]["devices"] == 1
@@ -129,3 +135,17 @@ def test_launch_must_match_devices(shared: Path, tiny_student: str, tmp_path: Pa
     config.write_text(yaml.safe_dump(_config(shared, tiny_student, 2)))
     with pytest.raises(ValueError, match=r"train\.devices is 2 but .* one of 1"):
         mind_cli(["train", "--no-progress", "--config", str(config), "--output", str(tmp_path)])
+
+
+def test_a_sharded_checkpoint_holds_the_whole_student(runs: tuple[Path, Path]) -> None:
+    """The FSDP run's step-2 was gathered whole: every weight, close to the single run's."""
+    from safetensors.torch import load_file
+
+    single = runs[0]
+    if json.loads((single / "config.json").read_text())["train"]["finetune"] != "full":
+        pytest.skip("LoRA checkpoints hold adapters (compared by the resumed curve)")
+    one, two = (load_file(d / "checkpoints/step-2/model/model.safetensors") for d in runs)
+    assert one.keys() == two.keys() and len(one) > 10
+    for name, weight in one.items():
+        assert two[name].shape == weight.shape, name
+        assert (two[name] - weight).abs().max().item() < 1e-4, name
