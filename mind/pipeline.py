@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,8 +38,11 @@ def _finished_stages(out_dir: Path) -> dict[str, Any]:
 
 
 def _record_stage(out_dir: Path, stage: str, info: dict[str, Any]) -> None:
+    """Written whole or not at all: the other ranks of a multi-device run read it."""
     state = _finished_stages(out_dir) | {stage: info}
-    (out_dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
+    tmp = out_dir / f".{STATE_FILE}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(state, indent=2) + "\n")
+    tmp.replace(out_dir / STATE_FILE)
 
 
 def _check_same_run(config: RunConfig, out_dir: Path) -> None:
@@ -260,6 +264,30 @@ def run_pipeline(
     if model_ref[1] is not None:
         reporter.artifact("adapter", Path(model_ref[1]))
     return summary
+
+
+def follow_training(
+    config: RunConfig, out_dir: Path, released: Callable[[], bool], poll_s: float = 1.0
+) -> dict[str, Any]:
+    """Ranks 1..N-1 of a multi-device run (`train.devices > 1`, under torchrun).
+
+    Rank 0 runs `run_pipeline` alone; the other ranks join it for the training stage only:
+    they wait until rank 0 has the rationales (its `generating` stage), then train beside
+    it, writing and reporting nothing (`mind.distributed`). `released()` is True once rank 0
+    has left its pipeline (e.g. stopped before training): they are not needed then.
+    """
+    from mind.reporter import NullReporter
+
+    while True:
+        done = _finished_stages(out_dir)
+        if "training" in done or released():
+            return {"status": "skipped", "reason": "rank 0 trains no more in this launch"}
+        if "generating" in done:
+            break
+        time.sleep(poll_s)
+    rationales = done["generating"]["rationales"]
+    # resume=True: the latest checkpoint, if any, as rank 0 picks it (run_pipeline).
+    return train_run(config, out_dir, NullReporter(), resume=True, rationales_path=rationales)
 
 
 LATENT_KEYS = ("n_points", "n_clusters", "purity", "nmi")

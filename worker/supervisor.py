@@ -2,6 +2,8 @@
 
 The child is a fresh interpreter (`python -m worker.child`) in its own process group: CUDA
 state is never forked, and a cancel that outlives its grace period kills the whole group.
+A run with `train.devices > 1` is started under torchrun (`child_command`), whose agent
+is then the child; its ranks die with it (`worker.child.die_with`).
 Only this module moves a run out of `running`/`cancelling`, and only for its own attempt.
 A database outage does not end supervision: a failed heartbeat is logged and retried on
 the next beat, and the final status is retried until `lost_after_s` (after which the
@@ -42,25 +44,47 @@ def _run_of_attempt(session: Session, run_id: str, attempt: int) -> Run | None:
     return run if run is not None and run.attempt == attempt else None
 
 
-def claim(ctx: WorkerContext, run_id: str, attempt: int) -> bool:
+def claim(ctx: WorkerContext, run_id: str, attempt: int) -> int | None:
+    """The devices the claimed run needs; None if it is not this attempt's to run, or if it
+    needs more devices than this worker owns (then it fails, saying so)."""
     with ctx.sessionmaker.begin() as session:
         run = _run_of_attempt(session, run_id, attempt)
         if run is None or run.status != RunStatus.QUEUED:
-            return False
+            return None
         move(run, RunStatus.RUNNING)
         run.heartbeat_at = utcnow()
         run.started_at = run.started_at or run.heartbeat_at
         run.worker = f"{socket.gethostname()}:{os.getpid()}"
         runs.add_event(session, run, "status", f"running on {run.worker}", attempt=attempt)
-    return True
+        devices = int(run.config.get("train", {}).get("devices", 1))
+        owned = ctx.devices
+        if owned is not None and devices > owned.count:  # routed here by mistake
+            move(run, RunStatus.FAILED)
+            run.finished_at = utcnow()
+            run.error = (
+                f"train.devices is {devices} but worker {run.worker} owns {owned.count} "
+                f"({owned.device_class})"
+            )
+            runs.add_event(session, run, "status", run.status, error=run.error)
+            return None
+    return devices
 
 
-def spawn(ctx: WorkerContext, run_id: str) -> subprocess.Popen:
+def child_command(run_id: str, devices: int, supervisor: int) -> list[str]:
+    """The run process: plain on one device, `devices` torchrun ranks on this host else."""
+    child = ["-m", "worker.child", run_id, str(supervisor)]
+    if devices == 1:
+        return [sys.executable, *child]
+    torchrun = ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(devices)]
+    return [sys.executable, *torchrun, *child]
+
+
+def spawn(ctx: WorkerContext, run_id: str, devices: int = 1) -> subprocess.Popen:
     run_dir = ctx.settings.storage / "runs" / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     with (run_dir / "child.log").open("ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "worker.child", run_id, str(os.getpid())],
+            child_command(run_id, devices, os.getpid()),
             env=os.environ | ctx.settings.child_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -142,9 +166,10 @@ def settle(ctx: WorkerContext, run_id: str, attempt: int, code: int) -> str | No
 
 
 def execute(ctx: WorkerContext, run_id: str, attempt: int) -> str:
-    if not claim(ctx, run_id, attempt):
+    devices = claim(ctx, run_id, attempt)
+    if devices is None:
         return "skipped"
-    child = spawn(ctx, run_id)
+    child = spawn(ctx, run_id, devices)
     with ctx.sessionmaker.begin() as session:
         run = _run_of_attempt(session, run_id, attempt)
         if run is not None:
