@@ -29,6 +29,7 @@ from app.timing import ServerTiming
 from app.users.router import router as users
 from app.users.throttle import Throttle
 from app.webhooks.router import router as webhooks
+from app.workers import service as routing
 
 API = "/api/v1"
 DESCRIPTION = """The MIND Studio REST API: upload datasets, submit and follow distillation
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, factory: sessionmaker | None = 
         if factory is None:
             engine = make_engine(state.settings.database_url, state.settings.pool_size)
         state.sessionmaker = factory or hooks.install(make_sessionmaker(engine))
+        routing.install(state.sessionmaker, state.settings)
         state.db_slots = anyio.Semaphore(state.settings.pool_size)
         # An admitted request holds a thread for its session and one for its handler: fewer
         # threads than that and admitted requests wait on each other (a stall on SQLite).

@@ -52,20 +52,26 @@ def make_celery(settings: Settings, **kwargs: Any) -> Celery:
 
 
 def enqueue(
-    session: Session, task: str, *args: str | int | bool, sent: Executable | None = None
+    session: Session,
+    task: str,
+    *args: str | int | bool,
+    sent: Executable | None = None,
+    queue: str | None = None,
 ) -> None:
-    """Send `task(*args)` once this session's transaction commits; ids and JSON only.
-    `sent` is executed in its own transaction once the broker has taken the task."""
-    session.info.setdefault(_PENDING, []).append((task, args, sent))
+    """Send `task(*args)` to `queue` (default: the shared one) once this session's
+    transaction commits; ids and JSON only. `sent` is executed in its own transaction once
+    the broker has taken the task."""
+    session.info.setdefault(_PENDING, []).append((task, args, sent, queue))
 
 
 def send_pending(session: Session, celery: Celery, factory: sessionmaker) -> None:
     """Send what the committed transaction enqueued; a broker error is logged, not raised
     (the data is committed, and the outbox pass of the reconciler retries)."""
     done = []
-    for task, args, sent in session.info.pop(_PENDING, []):
+    for task, args, sent, queue in session.info.pop(_PENDING, []):
         try:
-            celery.send_task(task, args=list(args))
+            celery.send_task(task, args=list(args), **({"queue": queue} if queue else {}))
+
         except Exception as exc:
             log.warning("broker refused %s%s; the reconciler will resend: %s", task, args, exc)
             continue

@@ -75,6 +75,29 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Age of a queued run whose task never reached the broker."
     )
     visibility_timeout_s: int = Field(7 * 24 * 3600, gt=0, description="Above the longest run.")
+    # Devices and queues (app/workers; docs/service.md, "Devices and queues").
+    worker_devices: int | None = Field(
+        None,
+        gt=0,
+        description="Devices this worker advertises, the most one run may use on it "
+        "(train.devices, as torchrun ranks). Default: the CUDA devices it sees, else 1.",
+    )
+    worker_device_class: str = Field(
+        "",
+        pattern=r"^[a-z0-9-]*$",
+        description="Device class this worker advertises, e.g. 'cuda-h200' "
+        "(default: 'cuda-' and the GPU's normalised name, else 'cpu').",
+    )
+    fleet: dict[str, int] = Field(
+        default_factory=dict,
+        description="Device classes and the most devices one worker of each owns, counted "
+        'as if advertised, e.g. {"cuda-h200": 8}: runs on several devices can then be '
+        "submitted while those workers are not (yet) running.",
+    )
+    advertise_every_s: float = Field(15.0, gt=0, description="How often a worker re-advertises.")
+    worker_stale_s: float = Field(
+        60.0, gt=0, description="Age of an advert past which routing no longer counts it."
+    )
     # Bring your own model and teacher (docs/service.md, "Models" and "Teacher jobs").
     model_roots: list[Path] = Field(
         default_factory=list,
@@ -118,6 +141,11 @@ class Settings(BaseSettings):
             self.rate_limit_storage = self.broker_url if redis else "memory://"
         if not self.model_roots:
             self.model_roots = [self.home / "models"]
+        if self.worker_stale_s <= 2 * self.advertise_every_s:
+            raise ValueError(
+                f"worker_stale_s={self.worker_stale_s} must exceed twice "
+                f"advertise_every_s={self.advertise_every_s}"
+            )
         if self.lost_after_s <= 2 * self.heartbeat_s:
             raise ValueError(
                 f"lost_after_s={self.lost_after_s} must exceed twice heartbeat_s={self.heartbeat_s}"
@@ -138,7 +166,9 @@ class Settings(BaseSettings):
     def child_env(self) -> dict[str, str]:
         """The variables that give a child process (worker, run) these same settings."""
         return {
-            f"MIND_{name.upper()}": json.dumps(value) if isinstance(value, list) else str(value)
+            f"MIND_{name.upper()}": json.dumps(value)
+            if isinstance(value, list | dict)
+            else str(value)
             for name, value in self.model_dump(mode="json").items()
             if value is not None
         }

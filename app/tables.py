@@ -17,6 +17,7 @@ from app.studies.models import Study, StudyRun
 from app.teachers.models import TeacherJob
 from app.users.models import ApiToken, User
 from app.webhooks.models import Webhook, WebhookDelivery
+from app.workers.models import Worker
 
 __all__ = [
     "ApiToken",
@@ -39,4 +40,5 @@ __all__ = [
     "User",
     "Webhook",
     "WebhookDelivery",
+    "Worker",
 ]

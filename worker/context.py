@@ -14,6 +14,8 @@ from sqlalchemy.orm import sessionmaker
 from app import hooks
 from app.db import make_engine, make_sessionmaker
 from app.settings import Settings
+from app.workers import service as routing
+from app.workers.service import Devices
 
 
 @dataclass
@@ -21,8 +23,9 @@ class WorkerContext:
     settings: Settings
     sessionmaker: sessionmaker
     celery: Celery
+    devices: Devices | None = None  # what this worker advertises (None: not a worker)
 
     @classmethod
-    def build(cls, settings: Settings, celery: Celery) -> WorkerContext:
+    def build(cls, settings: Settings, celery: Celery, devices: Devices | None = None):
         factory = hooks.install(make_sessionmaker(make_engine(settings.database_url)))
-        return cls(settings, factory, celery)
+        return cls(settings, routing.install(factory, settings), celery, devices)

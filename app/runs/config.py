@@ -19,6 +19,7 @@ from app.runs.exceptions import InvalidConfig
 from app.settings import Settings
 from app.students import service as models
 from app.teachers.credentials import teacher_problem
+from app.workers import service as workers
 from mind import perspectives
 from mind.config import ConfigError, RunConfig, parse_config
 from mind.evaluate import check_benchmark_name
@@ -82,6 +83,10 @@ def check(session: Session, raw: Any) -> CheckedConfig:
     teacher = config.teacher and teacher_problem(session, config.teacher)
     if teacher:
         raise InvalidConfig(f"teacher.{teacher[0]}", teacher[1])
+    try:  # a worker owns the devices it asks for (or the run could never start)
+        workers.route(session, config.train.devices, config.train.device)
+    except workers.NoCapacity as exc:
+        raise InvalidConfig(exc.key, exc.message) from None
     return checked
 
 

@@ -44,6 +44,9 @@ class Run(Base):
     # Outbox: set once the queued attempt's task reached the broker; null means the
     # reconciler must (re)send it.
     dispatched_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The Celery queue its task went to (app.workers.service.route); null: the shared one.
+    queue: Mapped[str | None] = mapped_column(String(200), default=None)
+
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     # Progress bookkeeping, stamped by app.progress.timing on every status change.

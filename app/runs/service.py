@@ -25,6 +25,7 @@ from app.runs.schemas import RunFilters
 from app.runs.status import ACTIONS, RunStatus, allows, move, require
 from app.settings import Settings
 from app.users.models import User
+from app.workers import service as workers
 
 
 def add_event(session: Session, run: Run, kind: str, message: str, **data: Any) -> None:
@@ -32,15 +33,20 @@ def add_event(session: Session, run: Run, kind: str, message: str, **data: Any) 
 
 
 def dispatch(session: Session, run: Run) -> None:
-    """Send the task of the run's current attempt after commit; the row is marked
-    dispatched once the broker has it (else the reconciler sends it again)."""
+    """Send the task of the run's current attempt after commit, to the queue of workers
+    that can take it (`app.workers.service.route`, again on every attempt); the row is
+    marked dispatched once the broker has it (else the reconciler sends it again)."""
     run.dispatched_at = None
+    try:
+        run.queue = workers.route_config(session, run.config)
+    except workers.NoCapacity as exc:  # the workers went away: wait in the last queue
+        add_event(session, run, "warning", f"{exc.message}; kept in queue {run.queue}")
     sent = (
         update(Run)
         .where(Run.id == run.id, Run.attempt == run.attempt)
         .values(dispatched_at=utcnow())
     )
-    enqueue(session, EXECUTE_RUN, run.id, run.attempt, sent=sent)
+    enqueue(session, EXECUTE_RUN, run.id, run.attempt, sent=sent, queue=run.queue)
 
 
 def queue_run(session: Session, run: Run) -> None:
