@@ -84,7 +84,11 @@ class TrainConfig(Section):
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
     lr_schedule: Literal["constant", "linear", "cosine"] = "cosine"
     max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
-    finetune: Literal["lora", "full"] = "lora"
+    finetune: Literal["lora", "full"] = Field(
+        "lora",
+        description="lora: train adapters (replicated over train.devices ranks); full: train "
+        "every weight (sharded over the ranks with FSDP2 when train.devices > 1).",
+    )
     lora_r: int = Field(16, gt=0, description="LoRA rank.")
     lora_alpha: int = Field(32, gt=0, description="LoRA scaling numerator.")
     lora_dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on LoRA inputs.")
@@ -92,10 +96,19 @@ class TrainConfig(Section):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="auto: bfloat16 on a GPU that supports it, float32 otherwise."
     )
-    device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
-    devices: int = Field(
-        1, ge=1, description="Devices (torch.distributed ranks) per run; data-parallel."
+    device: str = Field(
+        "auto",
+        description="auto | cpu | cuda | cuda:N. In the studio it also picks the workers: "
+        "cpu runs on CPU workers, cuda on GPU workers, auto on any.",
     )
+    devices: int = Field(
+        1,
+        ge=1,
+        description="Devices (torch.distributed ranks, started by torchrun) per run, "
+        "splitting each batch: LoRA replicates the student, full fine-tuning shards it. "
+        "The studio refuses a run no advertised worker owns this many devices for.",
+    )
+
     save_every: int = Field(50, gt=0, description="Checkpoint every N optimizer steps.")
     keep_checkpoints: int = Field(2, gt=0, description="Newest checkpoints kept.")
     sft_perspective: str | None = Field(

@@ -6,6 +6,8 @@ A lost run is re-queued while it has attempts left (resuming from its last check
 it has one, else from the start), otherwise failed with the reason; a lost `cancelling`
 run is simply cancelled. A queued run not marked dispatched `dispatch_after_s` after it
 was queued has its task sent again (the task is idempotent, so a duplicate is harmless).
+Both go through `app.runs.service.dispatch`, so a re-queued run is routed to a queue of
+workers that own its devices exactly as a submitted one is (`app.workers.service`).
 """
 
 from __future__ import annotations
