@@ -107,6 +107,8 @@ def main(run_id: str, parent: int) -> int:
     out_dir = settings.storage / run.directory
     if _rank() != 0:
         return follow(config, out_dir)
+    for old in out_dir.glob(".rank0-done-*"):  # markers of earlier launches
+        old.unlink(missing_ok=True)
     try:
         return lead(factory, settings, run, config, out_dir, resume)
     finally:

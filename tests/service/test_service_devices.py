@@ -9,6 +9,7 @@ torchrun ranks. Adverts are written with the function the worker itself calls.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -37,6 +38,7 @@ from tests.service.helpers import (
     upload,
     wait_for,
 )
+from tests.service.processes import alive, children
 from worker import devices as detection
 from worker.reconciler import reconcile
 from worker.supervisor import child_command
@@ -225,7 +227,7 @@ class TestWorkerSide:
 @pytest.fixture(scope="module")
 def fleet(
     new_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Settings]:
+) -> Iterator[tuple[Settings, subprocess.Popen]]:
     """Committed data in a database of its own; a worker advertising 2 CPU devices."""
     home = tmp_path_factory.mktemp("devices")
     settings = Settings(
@@ -240,54 +242,94 @@ def fleet(
         worker_device_class="cpu",
     )
     worker = start_worker(settings, home / "worker.log")
-    yield settings
-    worker.terminate()
-    worker.wait(timeout=60)
+    yield settings, worker
+    if worker.poll() is None:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def team(fleet, shared: Path, tiny_student: str) -> Iterator[tuple[TestClient, dict, dict]]:
+    """(client, headers, a 2-rank full fine-tuning config on CPU) once the worker is up."""
+    settings, _ = fleet
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with factory.begin() as session:
+        user = users.create_user(session, "ranks@team.test", "password1", True)
+        _, token = users.create_token(session, user)
+
+    def advertised() -> bool:
+        with factory() as session:
+            return session.scalars(select(Worker)).first() is not None
+
+    wait_for(advertised, 120, "the worker's advert")  # before it, 2 devices are refused
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(settings)) as client:
+        questions, rationales = svamp_files(shared, settings.home / "data")
+        config = run_config(
+            tiny_student,
+            upload(client, headers, questions, "questions"),
+            upload(client, headers, rationales, "rationales"),
+        )
+        config["train"].update(
+            devices=2, device="cpu", finetune="full", questions_per_batch=2, dtype="float32"
+        )
+        yield client, headers, config
+
+
+def _post(client: TestClient, headers: dict, config: dict, **train: int) -> str:
+    config = {**config, "train": {**config["train"], **train}}
+    created = client.post(API, headers=headers, json={"name": "2", "config": config})
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
 
 
 class TestTwoRanksThroughTheWorker:
-    def test_a_two_device_run_trains_as_two_ranks_and_reports_once(
-        self, fleet: Settings, shared: Path, tiny_student: str
-    ) -> None:
-        factory = make_sessionmaker(make_engine(fleet.database_url))
-        with factory.begin() as session:
-            user = users.create_user(session, "ranks@team.test", "password1", True)
-            _, token = users.create_token(session, user)
-        headers = {"Authorization": f"Bearer {token}"}
-
-        def advert() -> Worker | None:
-            with factory() as session:
-                return session.scalars(select(Worker)).first()
-
-        worker = wait_for(advert, 120, "the worker's advert")
-        assert (worker.device_class, worker.devices) == ("cpu", 2)
-        assert worker.queues == [fleet.queue, f"{fleet.queue}.cpu.1", f"{fleet.queue}.cpu.2"]
-        with TestClient(create_app(fleet)) as client:
-            questions, rationales = svamp_files(shared, fleet.home / "data")
-            config = run_config(
-                tiny_student,
-                upload(client, headers, questions, "questions"),
-                upload(client, headers, rationales, "rationales"),
-            )
-            config["train"].update(
-                devices=2, device="cpu", finetune="full", questions_per_batch=2, dtype="float32"
-            )
-            created = client.post(API, headers=headers, json={"name": "2", "config": config})
-            assert created.status_code == 201, created.text
-            run_id = created.json()["id"]
-
-            def finished() -> dict | None:
-                run = client.get(f"{API}/{run_id}", headers=headers).json()
-                return run if run["status"] in ("succeeded", "failed", "cancelled") else None
-
-            run = wait_for(finished, 400, "the 2-rank run")
-            log = fleet.storage / "runs" / run_id / "child.log"
-            assert run["status"] == "succeeded", (run, log.read_text()[-3000:])
-            get = lambda part: client.get(f"{API}/{run_id}/{part}", headers=headers).json()  # noqa: E731
-            assert get("metrics")["loss"]["steps"] == [1, 2, 3]  # one point a step, not a rank
-            assert [c["step"] for c in get("checkpoints")] == [3]
-            assert {e["model"] for e in get("evaluations")} == {"trained", "base"}
-        assert (fleet.storage / "runs" / run_id / "checkpoints/step-3/model").is_dir()
-
+    def test_a_two_device_run_trains_as_two_ranks_and_reports_once(self, fleet, team) -> None:
+        settings, _ = fleet
+        client, headers, config = team
+        factory = make_sessionmaker(make_engine(settings.database_url))
         with factory() as session:
-            assert session.get(Run, run_id).queue == f"{fleet.queue}.cpu.2"
+            worker = session.scalars(select(Worker)).one()
+        assert (worker.device_class, worker.devices) == ("cpu", 2)
+        assert worker.queues == [
+            settings.queue,
+            f"{settings.queue}.cpu.1",
+            f"{settings.queue}.cpu.2",
+        ]
+        run_id = _post(client, headers, config)
+
+        def finished() -> dict | None:
+            run = client.get(f"{API}/{run_id}", headers=headers).json()
+            return run if run["status"] in ("succeeded", "failed", "cancelled") else None
+
+        run = wait_for(finished, 400, "the 2-rank run")
+        log = settings.storage / "runs" / run_id / "child.log"
+        assert run["status"] == "succeeded", (run, log.read_text()[-3000:])
+        get = lambda part: client.get(f"{API}/{run_id}/{part}", headers=headers).json()  # noqa: E731
+        assert get("metrics")["loss"]["steps"] == [1, 2, 3]  # one point a step, not a rank
+        assert [c["step"] for c in get("checkpoints")] == [3]
+        assert {e["model"] for e in get("evaluations")} == {"trained", "base"}
+        assert (settings.storage / "runs" / run_id / "checkpoints/step-3/model").is_dir()
+        with factory() as session:
+            assert session.get(Run, run_id).queue == f"{settings.queue}.cpu.2"
+
+    def test_the_ranks_die_with_a_killed_worker(self, fleet, team) -> None:
+        """kill -9 of the worker: torchrun's agent is orphaned, but its ranks exit (they
+        watch the supervisor), and then the agent with them. Runs last in this module."""
+        worker = fleet[1]
+        client, headers, config = team
+        run_id = _post(client, headers, config, max_steps=5000, save_every=5000)
+
+        run = wait_for(
+            lambda: (
+                (r := client.get(f"{API}/{run_id}", headers=headers).json())["stage"] == "training"
+                and r
+            ),
+            180,
+            "training to start",
+        )
+        agent = run["pid"]
+        ranks = wait_for(lambda: len(children(agent)) == 2 and children(agent), 60, "2 ranks")
+        worker.kill()
+        worker.wait()
+        wait_for(lambda: not any(alive(p) for p in [agent, *ranks]), 60, "the ranks to exit")
