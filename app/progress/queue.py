@@ -1,4 +1,8 @@
-"""A queued run's place in the queue: runs are taken in the order they were queued."""
+"""A queued run's place in its queue: runs are taken in the order they were queued.
+
+Places count within the run's own Celery queue (`Run.queue`, by device class and size,
+`app.workers.service`): a run waiting for a 4-GPU worker is not behind one-device runs.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from app.runs.status import RunStatus
 
 
 def queue_place(session: Session, run: Run) -> int | None:
-    """1 for the next run a worker takes; None unless the run is queued."""
+    """1 for the next run a worker of its queue takes; None unless the run is queued."""
     if run.status != RunStatus.QUEUED or run.queued_at is None:
         return None
     ahead = session.scalar(
@@ -18,6 +22,7 @@ def queue_place(session: Session, run: Run) -> int | None:
         .select_from(Run)
         .where(
             Run.status == RunStatus.QUEUED,
+            Run.queue.is_not_distinct_from(run.queue),
             or_(
                 Run.queued_at < run.queued_at,
                 and_(Run.queued_at == run.queued_at, Run.id < run.id),

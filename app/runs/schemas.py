@@ -61,8 +61,12 @@ class RunDetail(RunOut):
     config: dict[str, Any]
     data_hashes: dict[str, str]
     summary: dict[str, Any] | None
+    queue: str | None = Field(
+        None, description="Celery queue of its task: the shared one, or `Q.<class>.<devices>`."
+    )
     worker: str | None
     pid: int | None
+
     heartbeat_at: datetime | None
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.db import make_engine, make_sessionmaker, utcnow
 from app.main import create_app
+from app.progress.queue import queue_place
 from app.runs.models import Run, RunEvent
 from app.settings import Settings
 from app.users import service as users
@@ -67,6 +68,7 @@ def submit(
 
         return client.post(API, headers=headers, json={"name": "d", "config": config})
 
+    post.headers = headers  # type: ignore[attr-defined]
     yield post
     redis = _redis(client)
     for key in redis.keys(f"{client.app.state.settings.queue}.*"):
@@ -129,10 +131,26 @@ class TestRouting:
             assert created.status_code == 201, created.text
             assert session.get(Run, created.json()["id"]).queue == queue
             assert _queued(client, queue) == 1, (n, device, queue)
+        detail = client.get(f"{API}/{created.json()['id']}", headers=submit.headers).json()
+        assert detail["queue"] == f"{settings.queue}.cuda-h200.4"
+
         # What each advertised worker consumes: a 4-device run only reaches the H200s.
+
         h200 = session.get(Worker, "h200:1")
         assert f"{settings.queue}.cuda-h200.4" in h200.queues
         assert f"{settings.queue}.cuda-a10.4" not in session.get(Worker, "a10:1").queues
+
+    def test_a_queued_run_s_place_counts_in_its_own_queue(
+        self, submit, session: Session, settings: Settings
+    ) -> None:
+        _advertise(session, settings, "cpu:1", Devices("cpu", 1))
+        _advertise(session, settings, "h200:1", Devices("cuda-h200", 8))
+        ids = [submit(devices=n).json()["id"] for n in (1, 4, 1, 4)]
+        runs = [session.get(Run, run_id) for run_id in ids]
+        for k, run in enumerate(runs):
+            run.queued_at = utcnow() + timedelta(seconds=k)
+        session.commit()
+        assert [queue_place(session, run) for run in runs] == [1, 1, 2, 2]
 
     def test_stale_adverts_do_not_count(
         self, client: TestClient, submit, session: Session, settings: Settings
