@@ -2,9 +2,10 @@
 
 Connections cannot run out under load: a request takes one of `Settings.pool_size` slots
 (an `anyio.Semaphore` in `app.state.db_slots`) before its session exists and holds it until
-the session is closed, and the engine's pool has exactly that many connections. So a thread that asks the pool for a connection always
-finds one free, and requests beyond the pool wait in line for a slot (503 after
-`db_wait_s`) instead of holding threads that block one another.
+the session is closed, and the engine's pool has exactly that many connections. So a thread
+that asks the pool for a connection always finds one free, and requests beyond the pool
+wait in line for a slot (503 after `db_wait_s`) instead of holding threads that block one
+another.
 """
 
 from __future__ import annotations
