@@ -281,12 +281,12 @@ def read_parquet(path: Path, limits: Limits) -> Iterator[tuple[int, Item]]:
     try:
         meta = pq.read_metadata(path)
         _check_footer(path, meta, limits)
-        schema = meta.schema.to_arrow_schema()
-        strings = [
-            f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_binary(f.type)
-        ]
-        parquet = pq.ParquetFile(path, read_dictionary=strings)
-        decoded = sum(_decoded_bytes(b) for b in parquet.iter_batches(batch_size=PARQUET_SCAN_ROWS))
+        # Every text leaf, nested ones (chat messages) and large_string included, is read
+        # still dictionary-encoded, so the scan below counts its expansion without doing it.
+        leaves = [meta.schema.column(i) for i in range(meta.num_columns)]
+        texts = [leaf.path for leaf in leaves if leaf.physical_type == "BYTE_ARRAY"]
+        parquet = pq.ParquetFile(path, read_dictionary=texts)
+        decoded = sum(_decoded_bytes(b) for b in _batches(parquet, PARQUET_SCAN_ROWS))
         if limits.max_decoded_bytes is not None and decoded > limits.max_decoded_bytes:
             raise DataError(
                 path,
@@ -295,7 +295,7 @@ def read_parquet(path: Path, limits: Limits) -> Iterator[tuple[int, Item]]:
                 f"expands to {decoded} bytes once decoded, more than {limits.max_decoded_bytes}",
             )
         number = 0
-        for batch in parquet.iter_batches(batch_size=PARQUET_ROWS):
+        for batch in _batches(parquet, PARQUET_ROWS):
             for row in batch.to_pylist():
                 number += 1
                 yield number, {k: v for k, v in row.items() if v is not None}
@@ -305,6 +305,13 @@ def read_parquet(path: Path, limits: Limits) -> Iterator[tuple[int, Item]]:
 
 PARQUET_SCAN_ROWS = 1 << 16
 PARQUET_ROWS = 1024
+
+
+def _batches(parquet: Any, rows: int) -> Iterator[Any]:
+    """Record batches of at most `rows` rows, one row group at a time: each row group has
+    its own dictionaries, and pyarrow cannot join those of nested columns in one batch."""
+    for group in range(parquet.num_row_groups):
+        yield from parquet.iter_batches(batch_size=rows, row_groups=[group])
 
 
 def _check_footer(path: Path, meta: Any, limits: Limits) -> None:
@@ -323,25 +330,42 @@ def _check_footer(path: Path, meta: Any, limits: Limits) -> None:
 
 def _decoded_bytes(batch: Any) -> int:
     """Bytes a batch takes once every value is expanded (text and binary exactly)."""
+    return sum(_expanded_bytes(column) for column in batch.columns)
+
+
+def _expanded_bytes(array: Any) -> int:
+    """Bytes of `array` with every dictionary expanded, counted on the encoded form: a
+    dictionary text value counts once per index that points at it. Lists and structs are
+    walked down to their leaves, so a bomb inside chat messages is counted too."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    total = 0
-    for column in batch.columns:
-        if pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
-            lengths = pc.binary_length(column.dictionary)
-            total += pc.sum(pc.take(lengths, column.indices)).as_py() or 0
-        elif _is_text(column.type):
-            total += pc.sum(pc.binary_length(column)).as_py() or 0
-        else:
-            total += column.nbytes
-    return total
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        if _is_text(kind.value_type):
+            lengths = pc.binary_length(array.dictionary)
+            return pc.sum(pc.take(lengths, array.indices)).as_py() or 0
+        return array.indices.nbytes + array.dictionary.nbytes
+    if _is_text(kind):
+        return pc.sum(pc.binary_length(array)).as_py() or 0
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return array.offsets.nbytes + _expanded_bytes(array.flatten())
+    if pa.types.is_fixed_size_list(kind):
+        return _expanded_bytes(array.flatten())
+    if pa.types.is_struct(kind):
+        return sum(_expanded_bytes(child) for child in array.flatten())
+    return array.nbytes
 
 
 def _is_text(kind: Any) -> bool:
     import pyarrow as pa
 
-    return pa.types.is_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_string(kind)
+    return (
+        pa.types.is_string(kind)
+        or pa.types.is_binary(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_large_binary(kind)
+    )
 
 
 READERS: dict[str, Reader] = {

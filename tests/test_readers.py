@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -155,6 +158,63 @@ class TestParquet:
         assert path.stat().st_size < 200_000
         with pytest.raises(DataError, match="bytes once decoded, more than 1000000"):
             list(read_items(path, Limits(max_decoded_bytes=1_000_000)))
+
+    @pytest.mark.parametrize("shape", ["large_string", "chat_messages"])
+    def test_bombs_in_large_and_nested_text_are_counted_without_expanding(
+        self, tmp_path: Path, shape: str
+    ) -> None:
+        """40 row groups of 100 rows repeating one 100 KB value: 400 MB once decoded, in a
+        plain large_string column or in the content of nested chat messages (Parquet
+        dictionary-encodes them on disk). The reader must refuse the file with the count
+        while its process stays far below 400 MB."""
+        value, rows, groups = "x" * 100_000, 100, 40
+        text = pa.array([value] * rows, pa.large_string())
+        if shape == "chat_messages":
+            message = pa.StructArray.from_arrays([text, text], names=["role", "content"])
+            column = pa.ListArray.from_arrays(pa.array(range(rows + 1), pa.int32()), message)
+        else:
+            column = text
+        expected = groups * rows * len(value) * (2 if shape == "chat_messages" else 1)
+        chunk = pa.table({"question": column})
+        path = tmp_path / "bomb.parquet"
+        with pq.ParquetWriter(path, chunk.schema, compression="zstd") as writer:
+            for _ in range(groups):
+                writer.write_table(chunk)
+        assert path.stat().st_size < 200_000
+        probe = (
+            "import resource, sys\n"
+            "from pathlib import Path\n"
+            "from mind.readers import Limits, read_items\n"
+            "try:\n"
+            "    list(read_items(Path(sys.argv[1]), Limits(max_decoded_bytes=10_000_000)))\n"
+            "except Exception as e:\n"
+            "    print(e)\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True
+        )
+        message, peak_mb = done.stdout.strip().splitlines()
+        counted = int(re.search(r"expands to (\d+) bytes once decoded", message).group(1))
+        assert expected <= counted < expected * 1.01  # the text, plus list offsets
+        assert int(peak_mb) < 300, f"peak {peak_mb} MB"
+
+    def test_chat_rows_over_several_row_groups_read_whole(self, tmp_path: Path) -> None:
+        """Nested text is read dictionary-encoded row group by row group; the rows come
+        back as plain Python values, in order."""
+        path = tmp_path / "chat.parquet"
+        rows = [
+            {
+                "messages": [
+                    {"role": "user", "content": f"q{i}"},
+                    {"role": "assistant", "content": "4"},
+                ]
+            }
+            for i in range(5)
+        ]
+        pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=2)
+        assert pq.read_metadata(path).num_row_groups == 3
+        assert [item for _, item in iter_records(path)] == rows
 
     def test_limits_read_from_metadata(self, tmp_path: Path) -> None:
         path = tmp_path / "q.parquet"
