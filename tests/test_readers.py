@@ -181,15 +181,17 @@ class TestParquet:
             for _ in range(groups):
                 writer.write_table(chunk)
         assert path.stat().st_size < 200_000
+        # VmHWM, not ru_maxrss: on Linux a child's ru_maxrss keeps its forking parent's peak.
         probe = (
-            "import resource, sys\n"
+            "import re, sys\n"
             "from pathlib import Path\n"
             "from mind.readers import Limits, read_items\n"
             "try:\n"
             "    list(read_items(Path(sys.argv[1]), Limits(max_decoded_bytes=10_000_000)))\n"
             "except Exception as e:\n"
             "    print(e)\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+            "status = Path('/proc/self/status').read_text()\n"
+            "print(int(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1)) // 1024)\n"
         )
         done = subprocess.run(
             [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True
