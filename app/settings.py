@@ -67,10 +67,14 @@ class Settings(BaseSettings):
     )
     # Worker supervision; all in seconds.
     cancel_grace_s: float = Field(60.0, gt=0, description="Cooperative stop before SIGKILL.")
-    heartbeat_s: float = Field(5.0, gt=0, description="How often a supervisor touches its run.")
-    lost_after_s: float = Field(120.0, gt=0, description="Heartbeat age of a lost run.")
+    heartbeat_s: float = Field(
+        5.0, gt=0, description="How often a worker touches the run or job it holds."
+    )
+    lost_after_s: float = Field(120.0, gt=0, description="Heartbeat age of a lost run or job.")
     reconcile_every_s: float = Field(60.0, gt=0)
-    max_attempts: int = Field(3, gt=0, description="Resumes of a lost run before it fails.")
+    max_attempts: int = Field(
+        3, gt=0, description="Resumes of a lost run (or job) before it fails."
+    )
     dispatch_after_s: float = Field(
         30.0, gt=0, description="Age of a queued run whose task never reached the broker."
     )

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from app.db import utcnow
 from app.students.models import RegisteredModel
+from worker import jobs
 from worker.context import WorkerContext
 
 PROGRESS_EVERY_S = 1.0
@@ -75,10 +76,12 @@ def download(ctx: WorkerContext, model_id: str) -> str:
         if row is None or row.status != "queued":
             return "skipped"
         row.status, repo_id = "downloading", row.name
+        jobs.claimed(row)
     from huggingface_hub import snapshot_download
 
     try:
-        snapshot_download(repo_id, tqdm_class=_progress_bar(ctx, model_id))
+        with jobs.beating(ctx, RegisteredModel, model_id):
+            snapshot_download(repo_id, tqdm_class=_progress_bar(ctx, model_id))
     except Exception as exc:
         status, error = "failed", explain(repo_id, exc)
     else:

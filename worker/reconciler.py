@@ -25,6 +25,7 @@ from app.runs import service as runs
 from app.runs.models import Run
 from app.runs.status import IN_WORKER, RunStatus, move
 from app.settings import Settings
+from worker import jobs
 from worker.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -81,15 +82,19 @@ def reconcile(session: Session, settings: Settings) -> dict[str, str]:
 
 def reconcile_once(ctx: WorkerContext) -> dict[str, str]:
     """One pass: undispatched queued runs (mapped to "queued"), then lost runs (whose new
-    tasks this same commit sends, so the first step must not see them)."""
+    tasks this same commit sends, so the first step must not see them), then teacher jobs
+    and downloads whose worker stopped (`worker.jobs.recover`)."""
     with unit_of_work(ctx.sessionmaker, ctx.celery) as session:
         resent = redispatch(session, ctx.settings)
         changed = reconcile(session, ctx.settings)
+        recovered = jobs.recover(session, ctx.settings)
     if changed:
         log.warning("reconciled lost runs: %s", changed)
+    if recovered:
+        log.warning("recovered teacher jobs and downloads whose worker stopped: %s", recovered)
     if resent:
         log.warning("re-sent the tasks of queued runs: %s", resent)
-    return changed | dict.fromkeys(resent, "queued")
+    return changed | dict.fromkeys(resent, "queued") | recovered
 
 
 def start_periodic(ctx: WorkerContext) -> threading.Event:

@@ -20,6 +20,7 @@ from app.users.models import User
 from mind.config import RunConfig, parse_config
 from mind.reporter import NullReporter
 from mind.teacher.generate import REPORT_FILE, GenerationStopped, generate_rationales
+from worker import jobs
 from worker.context import WorkerContext
 
 SAMPLES = 5
@@ -92,6 +93,7 @@ def _claim(ctx: WorkerContext, job_id: str) -> tuple[RunConfig, str] | None:
         if job is None or job.status != "queued":
             return None
         job.status, job.started_at = "running", utcnow()
+        jobs.claimed(job)
         questions = datasets.get(session, job.questions_id)
         raw = {**job.config, "data": {**job.config["data"]}}
         raw["data"]["questions"] = str(datasets.file_path(ctx.settings, questions))
@@ -136,7 +138,7 @@ def execute(ctx: WorkerContext, job_id: str) -> str:
     try:
         with ctx.sessionmaker() as session:
             key = secret_value(session, ctx.settings, config)
-        with teacher_key(config, key) as keyed:
+        with teacher_key(config, key) as keyed, jobs.beating(ctx, TeacherJob, job_id):
             path = generate_rationales(keyed, out_dir, JobReporter(ctx, job_id))
         return _store(ctx, job_id, owner_id, path, out_dir)
     except GenerationStopped:

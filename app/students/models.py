@@ -30,3 +30,7 @@ class RegisteredModel(Base):
     owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Liveness while a worker holds it, and how many workers have taken it: the reconciler
+    # re-queues a job whose worker stopped beating, up to `max_attempts` (worker/jobs.py).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -36,4 +36,8 @@ class TeacherJob(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Liveness while a worker holds it, and how many workers have taken it: the reconciler
+    # re-queues a job whose worker stopped beating, up to `max_attempts` (worker/jobs.py).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
