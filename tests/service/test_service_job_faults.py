@@ -50,7 +50,9 @@ class TestRecover:
         alive = self._download(session, "downloading", 1, attempts=1)
         assert jobs.recover(session, settings) == {lost.id: "queued"}
         assert (lost.status, lost.heartbeat_at, alive.status) == ("queued", None, "downloading")
-        assert (DOWNLOAD_MODEL, (lost.id,), None) in session.info["pending_tasks"]
+        assert [task[:2] for task in session.info["pending_tasks"]] == [
+            (DOWNLOAD_MODEL, (lost.id,))
+        ]
 
     def test_after_max_attempts_it_fails_with_the_reason(
         self, session: Session, settings: Settings
