@@ -7,6 +7,7 @@ Postgres and Redis are the real ones on this machine (scripts/services.sh starts
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -96,3 +97,29 @@ def client(settings: Settings, factory: sessionmaker) -> Iterator[TestClient]:
     with TestClient(create_app(settings, factory)) as c:
         yield c
         c.app.state.celery.connection_for_write().default_channel.queue_purge(settings.queue)
+
+
+@pytest.fixture
+def fast(tmp_path: Path, new_database: Callable[[], str]) -> Settings:
+    """Supervision timings in seconds, so lost runs and jobs are seen quickly."""
+    return Settings(
+        home=tmp_path,
+        database_url=new_database(),
+        broker_url=REDIS,
+        queue=f"fast-{uuid.uuid4().hex[:8]}",
+        heartbeat_s=0.5,
+        lost_after_s=3,
+        reconcile_every_s=1,
+        dispatch_after_s=0.5,
+    )
+
+
+@pytest.fixture
+def workers() -> Iterator[list[subprocess.Popen]]:
+    """Worker processes a test starts; any still alive at the end are killed."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for worker in started:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()

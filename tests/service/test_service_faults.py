@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,31 +69,6 @@ def _events(url: str, run_id: str) -> list[str]:
     with make_sessionmaker(make_engine(url))() as session:
         query = select(RunEvent.message).where(RunEvent.run_id == run_id).order_by(RunEvent.id)
         return list(session.scalars(query))
-
-
-@pytest.fixture
-def fast(tmp_path: Path, new_database: Callable[[], str]) -> Settings:
-    """Supervision timings in seconds, so lost runs are seen quickly."""
-    return Settings(
-        home=tmp_path,
-        database_url=new_database(),
-        broker_url=REDIS,
-        queue=f"faults-{uuid.uuid4().hex[:8]}",
-        heartbeat_s=0.5,
-        lost_after_s=3,
-        reconcile_every_s=1,
-        dispatch_after_s=0.5,
-    )
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[list[subprocess.Popen]]:
-    started: list[subprocess.Popen] = []
-    yield started
-    for worker in started:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
 
 
 class TestBroker:

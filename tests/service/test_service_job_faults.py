@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
+import threading
 import uuid
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -24,11 +22,11 @@ from app.students.models import RegisteredModel
 from app.teachers.models import TeacherJob
 from app.users import service as users
 from tests.openai_server import ChatServer
-from tests.service.helpers import REDIS, make_user, start_worker, svamp_files, upload, wait_for
+from tests.service.helpers import make_user, start_worker, svamp_files, upload, wait_for
 from worker import jobs
 
 API = "/api/v1"
-REQUEST_S = 0.4  # the teacher's time per reply: long enough to kill the worker mid-job
+HOLD_S = 60.0  # longest a held teacher request waits for release
 
 
 class TestRecover:
@@ -67,35 +65,28 @@ class TestRecover:
         assert "pending_tasks" not in session.info
 
 
-@pytest.fixture
-def fast(tmp_path: Path, new_database: Callable[[], str]) -> Settings:
-    return Settings(
-        home=tmp_path,
-        database_url=new_database(),
-        broker_url=REDIS,
-        queue=f"jobs-{uuid.uuid4().hex[:8]}",
-        heartbeat_s=0.5,
-        lost_after_s=3,
-        reconcile_every_s=1,
-    )
+class StallingTeacher:
+    """A teacher that answers its first `ANSWERED` requests, then holds every later one
+    until `release()`: the job is certainly mid-way when the test kills its worker."""
 
+    ANSWERED = 2
 
-@pytest.fixture
-def workers() -> Iterator[list[subprocess.Popen]]:
-    started: list[subprocess.Popen] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
+    def __init__(self) -> None:
+        self.calls = 0
+        self._lock = threading.Lock()
+        self._released = threading.Event()
+        self.server = ChatServer(self.respond)
 
-
-def slow_teacher() -> ChatServer:
-    def respond(messages: list[dict[str, str]], body: dict) -> str:
-        time.sleep(REQUEST_S)
+    def respond(self, messages: list[dict[str, str]], body: dict) -> str:
+        with self._lock:
+            self.calls += 1
+            held = self.calls > self.ANSWERED
+        if held:
+            self._released.wait(HOLD_S)
         return "Working it out step by step.\nThe answer is 7."
 
-    return ChatServer(respond)
+    def release(self) -> None:
+        self._released.set()
 
 
 def test_a_teacher_job_whose_worker_is_killed_is_finished_by_another(
@@ -106,7 +97,8 @@ def test_a_teacher_job_whose_worker_is_killed_is_finished_by_another(
         user = users.create_user(session, "jobs@team.test", "password1", True)
         _, token = users.create_token(session, user)
     headers = {"Authorization": f"Bearer {token}"}
-    with TestClient(create_app(fast)) as client, slow_teacher() as server:
+    teacher = StallingTeacher()
+    with TestClient(create_app(fast)) as client, teacher.server as server:
         questions, _ = svamp_files(shared, fast.home / "data")
         body = {
             "name": "interrupted",
@@ -117,9 +109,10 @@ def test_a_teacher_job_whose_worker_is_killed_is_finished_by_another(
         }
         workers.append(start_worker(fast, fast.home / "worker1.log"))
         job_id = client.post(f"{API}/teacher-jobs", headers=headers, json=body).json()["id"]
-        wait_for(lambda: server.completions >= 2, 120, "the job to be under way")
+        wait_for(lambda: teacher.calls > teacher.ANSWERED, 120, "the job to be under way")
         os.kill(workers[0].pid, signal.SIGKILL)
         workers[0].wait()
+        teacher.release()
         with factory() as session:
             assert session.get(TeacherJob, job_id).status == "running"  # the dead worker's
         workers.append(start_worker(fast, fast.home / "worker2.log"))
