@@ -182,8 +182,13 @@ def apply(record: dict[str, Any], mapping: Mapping, kind: str) -> dict[str, Any]
 
 
 def _short_answer(value: Any) -> Any:
-    """A worked solution in the answer column is cut to the final answer it states."""
-    if isinstance(value, str) and (len(value) > SHORT_ANSWER_CHARS or "\n" in value.strip()):
+    """A worked solution in the answer column (or a chat or Alpaca reply) is cut to the final
+    answer it states: any text that states one (`The answer is no.`), and any long or
+    multi-line text. A short gold such as `42` or `Paris` is kept as it is."""
+    if not isinstance(value, str):
+        return value
+    states_one = any(p.search(value) for p in _FINAL) or _BOXED.search(value) is not None
+    if states_one or len(value) > SHORT_ANSWER_CHARS or "\n" in value.strip():
         return final_answer(value)
     return value
 

@@ -62,6 +62,23 @@ class TestApply:
         openai = apply(OPENAI_CHAT, Mapping("chat"), "questions")
         assert (openai["question"], openai["answer"]) == ("What is 6 x 7?", "42")
 
+    @pytest.mark.parametrize(
+        ("reply", "gold"),
+        [
+            ("He starts with 3 and adds 4: 3 + 4 = 7. The answer is 7.", "7"),
+            ("No, it is blue. The answer is no.", "no"),
+            ("A fish lives in a (B) river. The answer is B.", "B"),
+            ("So it is \\boxed{12}.", "12"),
+            ("Paris", "Paris"),  # a short gold stating no answer line is kept
+        ],
+    )
+    def test_a_one_line_reply_gives_the_answer_it_states(self, reply: str, gold: str) -> None:
+        """Questions in chat shape: the gold is the reply's final answer, not the reply."""
+        record = {
+            "messages": [{"role": "user", "content": "q?"}, {"role": "assistant", "content": reply}]
+        }
+        assert apply(record, Mapping("chat"), "questions")["answer"] == gold
+
     def test_ids_come_from_the_question_so_both_kinds_agree(self) -> None:
         row = {"question": " What is 1+1? ", "answer": "2", "rationale": "1+1=2. The answer is 2."}
         q = apply(row, guess([row], "questions"), "questions")
