@@ -32,6 +32,15 @@ class InvalidConfig(Invalid):
         super().__init__(message, f"config.{key}" if key else "config")
 
 
+class PartOfStudy(Conflict):
+    """Deleting a study's cell would leave the study with a hole it cannot refill."""
+
+    def __init__(self, run_id: str, study_id: str):
+        super().__init__(
+            f"run {run_id!r} is a cell of study {study_id!r}: delete the study instead", "run_id"
+        )
+
+
 class NothingToResume(Conflict):
     def __init__(self, run_id: str):
         super().__init__(f"run {run_id!r} has no checkpoint to resume from", "run_id")

@@ -19,11 +19,12 @@ from app.datasets.models import Dataset, RunDataset
 from app.db import utcnow
 from app.queue import EXECUTE_RUN, enqueue
 from app.runs import config as run_config
-from app.runs.exceptions import NothingToResume, NotOwner, RunNotFound
+from app.runs.exceptions import NothingToResume, NotOwner, PartOfStudy, RunNotFound
 from app.runs.models import NAME_MAX, Run, RunEvent
 from app.runs.schemas import RunFilters
 from app.runs.status import ACTIONS, RunStatus, allows, move, require
 from app.settings import Settings
+from app.studies.models import StudyRun
 from app.users.models import User
 from app.workers import service as workers
 
@@ -199,6 +200,9 @@ def delete(session: Session, settings: Settings, user: User, run_id: str) -> Non
     run = get(session, run_id, for_update=True)
     _check_owner(user, run, "delete")
     require("delete", run.status)
+    study_id = session.scalar(select(StudyRun.study_id).where(StudyRun.run_id == run_id).limit(1))
+    if study_id is not None:
+        raise PartOfStudy(run_id, study_id)
     session.delete(run)
     session.flush()
     shutil.rmtree(settings.storage / run.directory, ignore_errors=True)

@@ -168,6 +168,16 @@ class TestLifecycle:
         again = client.post(f"{API}/{study_id}/resume", headers=headers)
         assert again.status_code == 409
 
+    def test_a_cell_run_cannot_be_deleted_from_under_its_study(self, client, spec) -> None:
+        headers, body = spec
+        study_id = client.post(API, headers=headers, json={"name": "s", "spec": body}).json()["id"]
+        client.post(f"{API}/{study_id}/cancel", headers=headers)
+        run_id = _cells(client, headers, study_id)["zero_shot", "steps"]["run_id"]
+        refused = client.delete(f"/api/v1/runs/{run_id}", headers=headers)
+        assert refused.status_code == 409, refused.text
+        assert study_id in refused.json()["error"]["message"]
+        assert client.get(f"/api/v1/runs/{run_id}", headers=headers).status_code == 200
+
     def test_results_before_any_cell_finished(self, client, spec) -> None:
         headers, body = spec
         study_id = client.post(API, headers=headers, json={"name": "s", "spec": body}).json()["id"]
