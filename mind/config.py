@@ -373,6 +373,12 @@ def _check_cross_field(c: RunConfig) -> None:
         raise ConfigError("train.specialist_perspective", "method 'specialist' needs one")
     if c.perspectives is not None and len(set(c.perspectives)) != len(c.perspectives):
         raise ConfigError("perspectives", f"duplicate ids in {c.perspectives}")
+    chosen = c.train.sft_perspective
+    if chosen is not None and c.perspectives is not None and chosen not in c.perspectives:
+        raise ConfigError(
+            "train.sft_perspective",
+            f"{chosen!r} is not one of the run's perspectives {c.perspectives}",
+        )
     if c.method != "zero_shot" and not c.data.rationales and c.teacher is None:
         raise ConfigError(
             "data.rationales", f"method '{c.method}' needs rationales (or a teacher to write them)"

@@ -36,6 +36,11 @@ class TestParseConfig:
             pytest.param({"method": "specialist"}, "train.specialist_perspective", id="specialist"),
             pytest.param({"data": {}}, "data.rationales", id="no-rationales"),
             pytest.param({"perspectives": ["a", "a"]}, "perspectives", id="duplicates"),
+            pytest.param(
+                {"perspectives": ["a", "b"], "train": {"sft_perspective": "c"}},
+                "train.sft_perspective",
+                id="sft-perspective",
+            ),
             pytest.param({"mind": {"preset": "papr"}}, "mind.preset", id="preset"),
             pytest.param({"mind": {"meta_target": "loss"}}, "mind.meta_target", id="target"),
             pytest.param({"mind": {"select_on": "rank"}}, "mind.select_on", id="select-on"),

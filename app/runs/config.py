@@ -108,6 +108,8 @@ def _check_perspectives(checked: CheckedConfig) -> None:
     wanted = [(f"perspectives.{i}", p) for i, p in enumerate(config.perspectives or [])]
     if config.method == "specialist":
         wanted.append(("train.specialist_perspective", config.train.specialist_perspective))
+    if config.train.sft_perspective is not None:
+        wanted.append(("train.sft_perspective", config.train.sft_perspective))
     for key, perspective in wanted:
         if perspective not in seen:
             raise InvalidConfig(

@@ -127,6 +127,14 @@ class TestBadInput:
                 "has no rationales",
                 id="perspective-not-in-data",
             ),
+            pytest.param(
+                lambda c: c.update(
+                    method="sft", train={**c["train"], "sft_perspective": "intuitive"}
+                ),
+                "config.train.sft_perspective",
+                "intuitive",
+                id="sft-perspective-not-in-data",
+            ),
         ],
     )
     def test_config_that_would_fail_at_run_time_is_refused_at_submit(
