@@ -3,18 +3,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.runs.status import RunStatus
 from mind.config import RunConfig
 
 
 class RunFilters(BaseModel):
-    status: str | None = None
+    status: RunStatus | None = None
     owner: str | None = Field(None, description="Owner's user id.")
     method: str | None = None
     student: str | None = None
     dataset: str | None = Field(None, description="Runs that read this dataset id.")
     q: str | None = Field(None, max_length=200, description="Name or id contains this text.")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_no_filter(cls, value: Any) -> Any:
+        """A form's empty choice (`status=`) means no filter, not a bad value."""
+        return None if value == "" else value
 
 
 class RunCreate(BaseModel):

@@ -108,6 +108,9 @@ class TestLifecycle:
         ]
         by_data = client.get(API, headers=headers, params={"dataset": dataset, "method": "mind"})
         assert by_data.json()["total"] == 3
+        assert client.get(API, headers=headers, params={"status": ""}).json()["total"] == 3
+        bogus = client.get(API, headers=headers, params={"status": "bogus"})
+        assert bogus.status_code == 422 and bogus.json()["error"]["field"].endswith("status")
 
     def test_others_read_but_cannot_change(
         self, client: TestClient, submit, session: Session
