@@ -48,6 +48,7 @@ def check(session: Session, raw: Any) -> CheckedConfig:
     try:
         config = parse_config(raw)
     except ConfigError as exc:
+        _refuse_unroutable(session, raw)  # no worker could take it: the first thing to say
         raise InvalidConfig(exc.key, exc.message) from None
     checked = CheckedConfig(config)
     data = config.data
@@ -83,11 +84,27 @@ def check(session: Session, raw: Any) -> CheckedConfig:
     teacher = config.teacher and teacher_problem(session, config.teacher)
     if teacher:
         raise InvalidConfig(f"teacher.{teacher[0]}", teacher[1])
-    try:  # a worker owns the devices it asks for (or the run could never start)
-        workers.route(session, config.train.devices, config.train.device)
+    _route(session, config.train.devices, config.train.device)
+    return checked
+
+
+def _route(session: Session, devices: int, device: str) -> None:
+    """A worker owns the devices the run asks for (or it could never start)."""
+    try:
+        workers.route(session, devices, device)
     except workers.NoCapacity as exc:
         raise InvalidConfig(exc.key, exc.message) from None
-    return checked
+
+
+def _refuse_unroutable(session: Session, raw: Any) -> None:
+    """For a config that fails validation: if its (well-typed) device request is one no
+    worker can meet, say so instead, since fixing anything else would not help."""
+    train = raw.get("train") if isinstance(raw, dict) else None
+    if not isinstance(train, dict):
+        return
+    devices, device = train.get("devices", 1), train.get("device", "auto")
+    if isinstance(devices, int) and devices > 1 and isinstance(device, str):
+        _route(session, devices, device)
 
 
 def _check_perspectives(checked: CheckedConfig) -> None:

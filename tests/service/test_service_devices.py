@@ -63,8 +63,8 @@ def submit(
 
     def post(**train: object):
         config = run_config(tiny_student, qid, rid)
-        config["train"].update(train)
-        config["train"]["questions_per_batch"] = max(2, int(train.get("devices", 1)))
+        even = {"questions_per_batch": max(2, int(train.get("devices", 1)))}
+        config["train"].update(even | train)
 
         return client.post(API, headers=headers, json={"name": "d", "config": config})
 
@@ -109,6 +109,8 @@ class TestRouting:
             "field": "config.train.devices",
             "message": "train.devices is 4 but the largest worker advertises 2 devices (cuda-h200)",
         }
+        uneven = submit(devices=4, questions_per_batch=2)  # also invalid, but unroutable first
+        assert uneven.json()["error"]["field"] == "config.train.devices"
         cpu = submit(devices=2, device="cpu")
         assert cpu.status_code == 422
         assert "the largest worker advertises 1 device (cpu)" in cpu.json()["error"]["message"]
