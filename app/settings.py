@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(2.0, gt=0, description="First wait; doubles each retry.")
     webhook_max_backoff_s: float = Field(300.0, gt=0, description="Longest wait between tries.")
     webhook_timeout_s: float = Field(10.0, gt=0, description="Per-attempt HTTP timeout.")
+    webhook_private_targets: bool = Field(
+        False,
+        description=(
+            "Let webhooks POST to loopback, private and link-local addresses (off: a user's "
+            "URL could otherwise reach the studio's own network)."
+        ),
+    )
     # Playground and exports (app/playground): inference in the web tier, never the worker.
     inference_device: str = Field("cpu", description="Device of playground models (cpu, cuda:N).")
     inference_concurrency: int = Field(2, gt=0, description="Generations or exports at once.")

@@ -21,6 +21,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from app.db import utcnow
 from app.settings import Settings
+from app.webhooks import targets
 from app.webhooks.models import Webhook, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class Policy:
     backoff_s: float
     max_backoff_s: float
     timeout_s: float
+    private_targets: bool = False
 
     @classmethod
     def of(cls, settings: Settings) -> Policy:
@@ -41,6 +43,7 @@ class Policy:
             settings.webhook_backoff_s,
             settings.webhook_max_backoff_s,
             settings.webhook_timeout_s,
+            settings.webhook_private_targets,
         )
 
 
@@ -60,7 +63,9 @@ def signed_request(secret: str, message_id: str, body: str) -> dict[str, str]:
     }
 
 
-def _attempt(factory: sessionmaker, delivery_id: int, client: httpx.Client) -> None:
+def _attempt(
+    factory: sessionmaker, delivery_id: int, client: httpx.Client, private_targets: bool
+) -> None:
     with factory.begin() as session:
         delivery = session.get(WebhookDelivery, delivery_id)
         hook = session.get(Webhook, delivery.webhook_id) if delivery else None
@@ -69,12 +74,14 @@ def _attempt(factory: sessionmaker, delivery_id: int, client: httpx.Client) -> N
         delivery.attempts += 1
         url, secret, message_id = hook.url, hook.secret, delivery.message_id
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
-    code, error = None, None
+    code, error = None, targets.refusal(url, private_targets)
     try:
-        answer = client.post(url, content=body, headers=signed_request(secret, message_id, body))
-        code = answer.status_code
-        if not answer.is_success:
-            error = f"HTTP {code}"
+        if error is None:
+            headers = signed_request(secret, message_id, body)
+            answer = client.post(url, content=body, headers=headers)
+            code = answer.status_code
+            if not answer.is_success:
+                error = f"HTTP {code}"
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"
     with factory.begin() as session:
@@ -97,7 +104,7 @@ def deliver(factory: sessionmaker, delivery_id: int, policy: Policy) -> bool:
     )
     try:
         with httpx.Client(timeout=policy.timeout_s, follow_redirects=False) as client:
-            retrying(_attempt, factory, delivery_id, client)
+            retrying(_attempt, factory, delivery_id, client, policy.private_targets)
         return True
     except Refused:
         with factory.begin() as session:

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from app.deps import SessionDep, SettingsDep
+from app.errors import Invalid
 from app.pages.auth import FormUser, PageUser
 from app.pages.render import render
 from app.users.models import User
@@ -46,6 +47,7 @@ def create(
     request: Request,
     user: FormUser,
     session: SessionDep,
+    settings: SettingsDep,
     url: Annotated[str, Form(max_length=2000)],
     events: Annotated[list[str], Form()] = [],  # noqa: B006
 ) -> HTMLResponse:
@@ -55,7 +57,10 @@ def create(
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         return _page(request, user, session, 422, error=f"{field}: {first['msg']}", url=url)
-    hook = service.create(session, user, str(body.url), list(body.events))
+    try:
+        hook = service.create(session, settings, user, str(body.url), list(body.events))
+    except Invalid as exc:
+        return _page(request, user, session, 422, error=f"url: {exc.message}", url=url)
     return _page(request, user, session, 201, new_secret=hook.secret, new_id=hook.id)
 
 

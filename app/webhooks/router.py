@@ -15,8 +15,10 @@ def list_webhooks(user: CurrentUser, session: SessionDep) -> list[WebhookOut]:
 
 
 @router.post("", status_code=201)
-def create_webhook(body: WebhookCreate, user: CurrentUser, session: SessionDep) -> NewWebhook:
-    hook = service.create(session, user, str(body.url), list(body.events))
+def create_webhook(
+    body: WebhookCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> NewWebhook:
+    hook = service.create(session, settings, user, str(body.url), list(body.events))
     return NewWebhook.model_validate(
         {**WebhookOut.model_validate(hook).model_dump(), "secret": hook.secret}
     )

@@ -10,10 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
+from app.errors import Invalid
 from app.runs.models import Run
 from app.settings import Settings
 from app.studies.models import Study
 from app.users.models import User
+from app.webhooks import targets
 from app.webhooks.delivery import Policy, deliver
 from app.webhooks.exceptions import WebhookNotFound
 from app.webhooks.models import STUDY_FINISHED, TEST_EVENT, Webhook, WebhookDelivery
@@ -28,7 +30,13 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-def create(session: Session, user: User, url: str, events: list[str]) -> Webhook:
+def create(
+    session: Session, settings: Settings, user: User, url: str, events: list[str]
+) -> Webhook:
+    """A webhook of `user`'s; Invalid naming `url` for a target the studio will not POST to."""
+    problem = targets.refusal(url, settings.webhook_private_targets)
+    if problem is not None:
+        raise Invalid(problem, "url")
     hook = Webhook(owner_id=user.id, url=url, events=sorted(set(events)), secret=new_secret())
     session.add(hook)
     session.flush()
@@ -126,7 +134,7 @@ def send_test(session: Session, user: User, webhook_id: str, settings: Settings)
     delivery = queue_test(session, get(session, user, webhook_id))
     session.commit()
     once = Policy.of(settings)
-    once = Policy(1, once.backoff_s, once.max_backoff_s, once.timeout_s)
+    once = Policy(1, once.backoff_s, once.max_backoff_s, once.timeout_s, once.private_targets)
     deliver(sessionmaker(session.get_bind(), expire_on_commit=False), delivery.id, once)
     session.refresh(delivery)
     return delivery

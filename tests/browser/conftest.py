@@ -44,7 +44,8 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert cli(["create-user", "--email", EMAIL, "--password", PASSWORD, "--admin"]) == 0
     finally:
         del os.environ["MIND_HOME"]
-    with embedded_studio(home) as url:
+    # The webhook page's receiver listens on 127.0.0.1, a private target.
+    with embedded_studio(home, MIND_WEBHOOK_PRIVATE_TARGETS="true") as url:
         yield url
 
 

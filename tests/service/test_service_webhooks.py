@@ -57,6 +57,12 @@ def create_hook(client: TestClient, headers: dict, url: str, events: list[str]) 
     return answer.json()
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The test receivers listen on 127.0.0.1, a private target."""
+    return settings.model_copy(update={"webhook_private_targets": True})
+
+
 class TestApi:
     def test_create_list_test_and_delete(self, client: TestClient, session) -> None:
         _, headers = make_user(session)
@@ -94,6 +100,28 @@ class TestApi:
         answer = client.post(f"{API}/webhooks", headers=headers, json=body)
         assert answer.status_code == 422 and answer.json()["error"]["field"] == field
 
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://127.0.0.1:9/x",
+            "http://localhost/x",
+            "http://10.1.2.3/x",
+            "http://169.254.169.254/x",
+        ],
+    )
+    def test_private_targets_are_refused_unless_allowed(
+        self, session, settings: Settings, factory, url: str
+    ) -> None:
+        _, headers = make_user(session)
+        strict = settings.model_copy(update={"webhook_private_targets": False})
+        with TestClient(create_app(strict, factory)) as client:
+            answer = client.post(
+                f"{API}/webhooks", headers=headers, json={"url": url, "events": ["run.failed"]}
+            )
+        assert answer.status_code == 422, answer.text
+        error = answer.json()["error"]
+        assert error["field"] == "url" and "non-public address" in error["message"]
+
     def test_another_users_webhook_is_not_found(self, client, session) -> None:
         _, mine = make_user(session)
         _, theirs = make_user(session)
@@ -111,7 +139,11 @@ def live(
 ) -> Iterator[tuple[Settings, TestClient, dict, dict]]:
     """A committed database (deliveries are sent after commit), fast retry timings."""
     home = tmp_path_factory.mktemp("hooks")
-    fast = {"MIND_WEBHOOK_BACKOFF_S": "0.2", "MIND_WEBHOOK_ATTEMPTS": "4"}
+    fast = {
+        "MIND_WEBHOOK_BACKOFF_S": "0.2",
+        "MIND_WEBHOOK_ATTEMPTS": "4",
+        "MIND_WEBHOOK_PRIVATE_TARGETS": "true",  # the receivers listen on 127.0.0.1
+    }
     os.environ.update(fast)
     settings = Settings(
         home=home,
