@@ -6,6 +6,7 @@ legend above the plot) with one colour per run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import plotly.graph_objects as go
@@ -29,42 +30,48 @@ def _colour(i: int) -> str:
     return qualitative.Plotly[i % len(qualitative.Plotly)]
 
 
-def loss_overlay(runs: list[Run], rows: dict[str, list[StepRecord]]) -> go.Figure:
-    """Total loss of each run; a run without a total (zero-shot) draws nothing."""
+def _scalar_overlay(runs: list[Run], rows: dict[str, list[StepRecord]], key: str) -> go.Figure:
+    """One line per run of a per-step scalar; a run without it (zero-shot) draws nothing."""
     fig = go.Figure()
     for i, run in enumerate(runs):
-        points = [r for r in rows[run.id] if r.get("loss") is not None]
+        points = [r for r in rows[run.id] if r.get(key) is not None]
         fig.add_trace(
             go.Scatter(
                 x=[r.step for r in points],
-                y=[r.get("loss") for r in points],
+                y=[r.get(key) for r in points],
                 mode="lines",
                 name=label(run),
                 line={"color": _colour(i)},
             )
         )
-    return style_figure(fig, "Training loss (total)", "optimizer step", "loss")
+    return fig
 
 
-def weight_overlay(runs: list[Run], rows: dict[str, list[StepRecord]]) -> go.Figure:
-    """Weight of each perspective: colour = run, dash = perspective (legend: both)."""
+def _perspective_overlay(
+    runs: list[Run],
+    rows: dict[str, list[StepRecord]],
+    values: Callable[[StepRecord], dict[str, float]],
+) -> go.Figure:
+    """One line per run and perspective of `values(row)`: colour = run, dash = perspective."""
     fig = go.Figure()
     for i, run in enumerate(runs):
-        ids = sorted({p for r in rows[run.id] for p in r.perspectives})
+        points = [(r.step, values(r)) for r in rows[run.id]]
+        ids = sorted({p for _, v in points for p in v})
         for j, perspective in enumerate(ids):
-            points = [r for r in rows[run.id] if perspective in r.perspectives]
             fig.add_trace(
                 go.Scatter(
-                    x=[r.step for r in points],
-                    y=[r.perspectives[perspective].weight for r in points],
+                    x=[step for step, v in points if perspective in v],
+                    y=[v[perspective] for _, v in points if perspective in v],
                     mode="lines",
                     name=f"{label(run)} · {perspective}",
                     line={"color": _colour(i), "dash": DASHES[j % len(DASHES)]},
                 )
             )
-    fig.update_yaxes(range=[0, 1])
-    style_figure(fig, "Perspective weights", "optimizer step", "weight")
-    # One entry per run and perspective: too many for the space above the plot.
+    return fig
+
+
+def _legend_below(fig: go.Figure) -> go.Figure:
+    """One legend entry per run and perspective: too many for the space above the plot."""
     fig.update_layout(
         height=560,
         margin={"b": 170},
@@ -73,48 +80,33 @@ def weight_overlay(runs: list[Run], rows: dict[str, list[StepRecord]]) -> go.Fig
     return fig
 
 
+def loss_overlay(runs: list[Run], rows: dict[str, list[StepRecord]]) -> go.Figure:
+    """Total loss of each run."""
+    fig = _scalar_overlay(runs, rows, "loss")
+    return style_figure(fig, "Training loss (total)", "optimizer step", "loss")
+
+
+def weight_overlay(runs: list[Run], rows: dict[str, list[StepRecord]]) -> go.Figure:
+    """Weight of each perspective: colour = run, dash = perspective (legend: both)."""
+    fig = _perspective_overlay(
+        runs, rows, lambda r: {p: stats.weight for p, stats in r.perspectives.items()}
+    )
+    fig.update_yaxes(range=[0, 1])
+    return _legend_below(style_figure(fig, "Perspective weights", "optimizer step", "weight"))
+
+
 def selection_overlay(runs: list[Run], rows: dict[str, list[StepRecord]]) -> go.Figure:
     """Mean selected-set size of each run (MIND runs; others draw nothing)."""
-    fig = go.Figure()
-    for i, run in enumerate(runs):
-        points = [r for r in rows[run.id] if r.get("selected_size") is not None]
-        fig.add_trace(
-            go.Scatter(
-                x=[r.step for r in points],
-                y=[r.get("selected_size") for r in points],
-                mode="lines",
-                name=label(run),
-                line={"color": _colour(i)},
-            )
-        )
+    fig = _scalar_overlay(runs, rows, "selected_size")
     fig.update_yaxes(rangemode="tozero")
     return style_figure(fig, "Selected perspectives per question", "optimizer step", "mean |I|")
 
 
 def probe_overlay(runs: list[Run], rows: dict[str, list[StepRecord]]) -> go.Figure:
     """Probe-set CE per perspective: colour = run, dash = perspective."""
-    fig = go.Figure()
-    for i, run in enumerate(runs):
-        probed = [r for r in rows[run.id] if r.probe_ce]
-        ids = sorted({p for r in probed for p in r.probe_ce})
-        for j, perspective in enumerate(ids):
-            points = [r for r in probed if perspective in r.probe_ce]
-            fig.add_trace(
-                go.Scatter(
-                    x=[r.step for r in points],
-                    y=[r.probe_ce[perspective] for r in points],
-                    mode="lines",
-                    name=f"{label(run)} · {perspective}",
-                    line={"color": _colour(i), "dash": DASHES[j % len(DASHES)]},
-                )
-            )
-    style_figure(fig, "Probe-set CE per perspective", "optimizer step", "CE (nats/token)")
-    fig.update_layout(
-        height=560,
-        margin={"b": 170},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
-    )
-    return fig
+    fig = _perspective_overlay(runs, rows, lambda r: r.probe_ce or {})
+    title = "Probe-set CE per perspective"
+    return _legend_below(style_figure(fig, title, "optimizer step", "CE (nats/token)"))
 
 
 def eval_overlay(runs: list[Run], summaries: dict[str, dict[str, Any]]) -> go.Figure:
