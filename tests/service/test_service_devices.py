@@ -81,6 +81,17 @@ def _advertise(session: Session, settings: Settings, name: str, owned: Devices, 
     session.commit()
 
 
+def _lose_and_reconcile(client: TestClient, session: Session, settings: Settings, run: Run):
+    """Make `run` a running run whose worker went silent an hour ago, reconcile, reload it."""
+    run_id = run.id  # read before the commit expires it: `session` must stay idle below
+    run.status, run.heartbeat_at = "running", utcnow() - timedelta(hours=1)
+    session.commit()
+    with client.app.state.sessionmaker() as reconciling:
+        assert reconcile(reconciling, settings) == {run_id: "queued"}
+        reconciling.commit()
+    session.refresh(run)
+
+
 def _queued(client: TestClient, queue: str) -> int:
     return _redis(client).llen(queue)
 
@@ -191,12 +202,7 @@ class TestFleetAndReconciler:
         queue = f"{settings.queue}.cuda-h200.2"
         assert _queued(client, queue) == 1
         run = session.get(Run, run_id)
-        run.status, run.heartbeat_at = "running", utcnow() - timedelta(hours=1)
-        session.commit()
-        with client.app.state.sessionmaker() as reconciling:
-            assert reconcile(reconciling, settings) == {run_id: "queued"}
-            reconciling.commit()
-        session.refresh(run)
+        _lose_and_reconcile(client, session, settings, run)
         assert run.attempt == 2 and run.queue == queue
 
 
@@ -208,12 +214,7 @@ class TestRequeueWithoutCapacity:
         run_id = submit(devices=2).json()["id"]
         session.get(Worker, "h200:1").last_seen = utcnow() - timedelta(hours=1)
         run = session.get(Run, run_id)
-        run.status, run.heartbeat_at = "running", utcnow() - timedelta(hours=1)
-        session.commit()
-        with client.app.state.sessionmaker() as reconciling:
-            assert reconcile(reconciling, settings) == {run_id: "queued"}
-            reconciling.commit()
-        session.refresh(run)
+        _lose_and_reconcile(client, session, settings, run)
         assert run.queue == f"{settings.queue}.cuda-h200.2"
         warnings = session.scalars(
             select(RunEvent.message).where(RunEvent.run_id == run_id, RunEvent.kind == "warning")
