@@ -1,0 +1,89 @@
+"""Why the fast evaluation engine gains little on CPU: the cost of one decode step of the
+bundled student at several batch sizes, and how long its greedy SVAMP answers run.
+
+A batch decodes until its longest row ends; dropping finished rows saves only the per-row
+part of a step. Prints ms per step at each batch size (fixed part = batch 1) and the
+answer-length distribution of `--n` questions (with the studio's answer-line stop).
+
+    .venv/bin/python -m bench.decode_cost [--n 64] [--context 150] [--steps 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from transformers.cache_utils import DynamicCache
+
+from mind.config import DEFAULT_INSTRUCTION, TrainConfig
+from mind.data import read_questions
+from mind.generation import AnswerStop, eos_ids, greedy_batch
+from mind.student import load_for_inference, load_tokenizer
+from mind.student_prompt import prompt_text
+
+SHARED = Path(os.environ.get("MIND_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+BATCHES = (1, 8, 32, 64)
+STUDENT = "smollm2-135m-instruct"
+
+
+@torch.no_grad()
+def step_ms(model: torch.nn.Module, batch: int, context: int, steps: int) -> float:
+    """Median ms of one greedy decode step at `batch` rows after a `context`-token prefill."""
+    ids = torch.randint(100, 1000, (batch, context))
+    cache = DynamicCache(config=model.config)
+    out = model(input_ids=ids, past_key_values=cache, logits_to_keep=1)
+    times = []
+    for _ in range(steps):
+        token = out.logits[:, -1].argmax(-1, keepdim=True)
+        start = time.perf_counter()
+        out = model(input_ids=token, past_key_values=cache)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=64, help="Questions whose answer lengths are shown.")
+    p.add_argument("--context", type=int, default=150)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    args = p.parse_args()
+
+    torch.manual_seed(0)
+    model = load_for_inference(STUDENT, None, TrainConfig(device="cpu"))
+    for batch in BATCHES:
+        ms = step_ms(model, batch, args.context, args.steps)
+        print(f"batch {batch:>3}: {ms:6.1f} ms/step, {batch / ms * 1000:5.0f} tok/s", flush=True)
+
+    tokenizer = load_tokenizer(STUDENT)
+    questions = read_questions(SHARED / "datasets/svamp/test.jsonl")[: args.n]
+    rows = [
+        tokenizer(
+            prompt_text(tokenizer, q.question, DEFAULT_INSTRUCTION), add_special_tokens=False
+        )["input_ids"]
+        for q in questions
+    ]
+    new = greedy_batch(
+        model,
+        rows,
+        args.max_new_tokens,
+        tokenizer.pad_token_id,
+        eos_ids(model, tokenizer),
+        AnswerStop(tokenizer),
+    )
+    lengths = sorted(len(tokens) for tokens in new)
+    at_limit = sum(n >= args.max_new_tokens for n in lengths)
+    print(
+        f"answer lengths over {len(lengths)} questions: min {lengths[0]}, "
+        f"median {statistics.median(lengths):.0f}, mean {statistics.mean(lengths):.0f}, "
+        f"max {lengths[-1]}; at the {args.max_new_tokens}-token limit: {at_limit}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
