@@ -44,10 +44,12 @@ def arms(args: argparse.Namespace) -> dict[str, EvalConfig]:
     return out
 
 
-def timed(model: Any, tokenizer: Any, prompts: list[str], cfg: EvalConfig) -> tuple[float, list]:
+def timed(
+    model: Any, tokenizer: Any, prompts: list[str], cfg: EvalConfig
+) -> tuple[float, list[str]]:
     start = time.perf_counter()
     outputs = generate(model, tokenizer, prompts, cfg)
-    return time.perf_counter() - start, outputs
+    return time.perf_counter() - start, [c.text for c in outputs]
 
 
 def main() -> int:

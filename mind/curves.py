@@ -42,7 +42,9 @@ def learning_curve(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict
         reporter.progress("evaluating", i / len(paths))
         model = load_for_inference(*_model_ref(config, path), inference)
         outputs = generate(model, tokenizer, prompts, config.eval)
-        _, accuracy, _ = score(questions, outputs)
+        _, accuracy, _ = score(
+            questions, [c.text for c in outputs], truncated=[c.truncated for c in outputs]
+        )
         points.append({"step": checkpoint.read_manifest(path)["step"], "accuracy": accuracy})
     curve = {"benchmark": bench.name, "n": len(questions), "points": points}
     (out_dir / "curve.json").write_text(json.dumps(curve, indent=2) + "\n")

@@ -1,7 +1,9 @@
 """Evaluation (method spec section 7): greedy batched answers, extraction, accuracy per benchmark.
 
-`mind.generation` is the engine: prompts in, text out, no global state touched. This module
-reads benchmarks, scores and writes `eval.json` plus one predictions file per benchmark.
+`mind.generation` is the engine: prompts in, completions out, no global state touched. This
+module reads benchmarks, scores and writes `eval.json` plus one predictions file per
+benchmark. An output cut off at `eval.max_new_tokens` scores as wrong (`mind.scoring`); each
+prediction says whether it was (`truncated`), and each benchmark counts them.
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ def evaluate(
         prompts = [prompt_text(tokenizer, q.question, instruction) for q in questions]
         outputs = generate(model, tokenizer, prompts, eval_cfg, finished)
         kind = detect_answer_type(questions)
-        n, accuracy, rows = score(questions, outputs, kind)
+        truncated = [c.truncated for c in outputs]
+        n, accuracy, rows = score(questions, [c.text for c in outputs], kind, truncated)
         with (predictions_dir / f"{bench.name}.jsonl").open("w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
         results[bench.name] = {
@@ -95,14 +98,17 @@ def evaluate(
             "kind": bench.kind,
             "answer_type": kind,
             "extractor_version": EXTRACTOR_VERSION,
+            "truncated": sum(truncated),
         }
         if reporter is not None:
             reporter.event(
                 "eval",
-                f"{bench.name}: accuracy {accuracy:.4f} on {n}",
+                f"{bench.name}: accuracy {accuracy:.4f} on {n} "
+                f"({sum(truncated)} cut off at max_new_tokens)",
                 benchmark=bench.name,
                 n=n,
                 accuracy=accuracy,
+                truncated=sum(truncated),
             )
     summary = {"benchmarks": results, **_kind_means(results, "accuracy")}
     (Path(out_dir) / "eval.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")

@@ -15,13 +15,15 @@ Three engines, chosen by `eval.engine` (`mind.config.EvalConfig`):
 All engines decode greedily, so for the same prompts they agree token for token up to where
 `fast` stops; with `eval.stop_at_answer` every output is cut after its first complete
 final-answer line (`ANSWER_LINE`), whichever engine wrote it, so all engines return the same
-text.
+text. Each also says whether an output was cut off (`Completion.truncated`): the token ids
+show it for `fast` and `plain`, vLLM's finish reason for `vllm`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -33,6 +35,30 @@ from mind.config import EvalConfig
 ANSWER_LINE = re.compile(r"\bthe (?:final )?answer is\b:?[ \t]*[^\s:][^\n]*\n", re.IGNORECASE)
 
 Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One prompt's greedy output.
+
+    `truncated`: decoding stopped at `max_new_tokens`, before EOS and before a complete
+    final-answer line, so an answer read from `text` is a fragment (a list cut at "6. 1"
+    would read as 1); evaluation scores such an output as wrong.
+    """
+
+    text: str
+    truncated: bool
+
+
+def completion(text: str, cut: bool) -> Completion:
+    """`text` as an engine wrote it; `cut`: it ran out of new tokens without an EOS."""
+    return Completion(text, cut and ANSWER_LINE.search(text) is None)
+
+
+def ran_out(tokens: Sequence[int], max_new_tokens: int, eos: Sequence[int]) -> bool:
+    """Whether a row's new tokens fill the budget with no EOS among them. Padding after a
+    finished row does not count: such a row holds its EOS or its complete answer line."""
+    return len(tokens) >= max_new_tokens and not set(eos).intersection(tokens)
 
 
 def eos_ids(model: Any, tokenizer: Any) -> list[int]:
@@ -181,13 +207,13 @@ def fast_generate(
     prompts: list[str],
     cfg: EvalConfig,
     progress: Progress | None = None,
-) -> list[str]:
+) -> list[Completion]:
     """Completions for `prompts`, in order, with the `fast` engine (see module doc)."""
     ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
     eos, pad_id = eos_ids(model, tokenizer), tokenizer.pad_token_id
     stop = AnswerStop(tokenizer) if cfg.stop_at_answer else None
-    outputs = [""] * len(prompts)
+    outputs = [Completion("", False)] * len(prompts)
     for chunk in _chunks(order, cfg.batch_size):
         rows = [ids[i] for i in chunk]
         if cfg.compile:
@@ -195,7 +221,8 @@ def fast_generate(
         else:
             new = greedy_batch(model, rows, cfg.max_new_tokens, pad_id, eos, stop)
         for i, tokens in zip(chunk, new, strict=True):
-            outputs[i] = tokenizer.decode(tokens, skip_special_tokens=True)
+            text = tokenizer.decode(tokens, skip_special_tokens=True)
+            outputs[i] = completion(text, ran_out(tokens, cfg.max_new_tokens, eos))
         if progress is not None:
             progress(len(chunk))
     return outputs
@@ -208,10 +235,10 @@ def plain_generate(
     prompts: list[str],
     cfg: EvalConfig,
     progress: Progress | None = None,
-) -> list[str]:
+) -> list[Completion]:
     """Completions for `prompts` from `model.generate`, batches in input order."""
     eos = eos_ids(model, tokenizer)
-    outputs: list[str] = []
+    outputs: list[Completion] = []
     for start in range(0, len(prompts), cfg.batch_size):
         chunk = prompts[start : start + cfg.batch_size]
         batch = tokenizer(
@@ -224,8 +251,12 @@ def plain_generate(
             eos_token_id=eos,
             pad_token_id=tokenizer.pad_token_id,
         )  # (B, T_prompt + T_new)
-        new_tokens = generated[:, batch["input_ids"].shape[1] :]
-        outputs += tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        new_tokens = generated[:, batch["input_ids"].shape[1] :].tolist()
+        texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        outputs += [
+            completion(text, ran_out(tokens, cfg.max_new_tokens, eos))
+            for text, tokens in zip(texts, new_tokens, strict=True)
+        ]
         if progress is not None:
             progress(len(chunk))
     return outputs
@@ -237,8 +268,9 @@ def generate(
     prompts: list[str],
     cfg: EvalConfig,
     progress: Progress | None = None,
-) -> list[str]:
-    """Greedy completions with `cfg.engine`, stripped, cut after the answer line if asked.
+) -> list[Completion]:
+    """Greedy completions with `cfg.engine`, stripped, cut after the answer line if asked
+    (which never changes `truncated`: an output holding that line is not truncated).
 
     `progress(n)` is called after every batch with the number of prompts it finished.
     """
@@ -247,13 +279,16 @@ def generate(
 
         if not isinstance(model, VllmStudent):
             raise TypeError("eval.engine 'vllm' needs the model from mind.generation.load_model")
-        outputs = model.generate(prompts, cfg.max_new_tokens, progress)
+        outputs = [
+            completion(text, cut)
+            for text, cut in model.generate(prompts, cfg.max_new_tokens, progress)
+        ]
     else:
         engine = fast_generate if cfg.engine == "fast" else plain_generate
         outputs = engine(model, tokenizer, prompts, cfg, progress)
     if cfg.stop_at_answer:
-        outputs = [truncate_at_answer(text) for text in outputs]
-    return [text.strip() for text in outputs]
+        outputs = [replace(c, text=truncate_at_answer(c.text)) for c in outputs]
+    return [replace(c, text=c.text.strip()) for c in outputs]
 
 
 def load_model(name: str, adapter: str | None, cfg: Any, eval_cfg: EvalConfig) -> Any:

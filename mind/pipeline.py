@@ -107,7 +107,7 @@ def _student_identity(student: str) -> list[Any]:
     return [student, config.stat().st_mtime if config.exists() else None]
 
 
-BASE_CACHE_LAYOUT = 2  # 2: an entry holds only its own result's files
+BASE_CACHE_LAYOUT = 3  # 2: an entry holds only its own result's files; 3: `truncated`
 
 
 def base_cache_key(config: RunConfig, what: str, payload: Any) -> str:

@@ -37,8 +37,9 @@ class VllmStudent:
 
     def generate(
         self, prompts: list[str], max_new_tokens: int, progress: Callable[[int], None] | None
-    ) -> list[str]:
-        """Greedy completions, in order; `progress` is told once, at the end."""
+    ) -> list[tuple[str, bool]]:
+        """(text, ran out of tokens) per prompt, in order; `progress` is told once, at the
+        end. Running out is vLLM's finish reason "length" (not "stop": EOS)."""
         from vllm import SamplingParams
         from vllm.lora.request import LoRARequest
 
@@ -52,4 +53,4 @@ class VllmStudent:
         results = self.llm.generate(requests, params, lora_request=lora, use_tqdm=False)
         if progress is not None:
             progress(len(prompts))
-        return [r.outputs[0].text for r in results]
+        return [(r.outputs[0].text, r.outputs[0].finish_reason == "length") for r in results]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import torch
 
 from mind.cli import main
 from mind.config import BenchmarkConfig, EvalConfig, TrainConfig
@@ -21,6 +23,7 @@ from mind.scoring import score
 from mind.student import load_for_inference, load_tokenizer
 
 INSTRUCTION = "Think step by step. End with 'The answer is <answer>.'"
+ROW_KEYS = {"id", "question", "gold", "output", "prediction", "correct", "truncated"}
 
 
 class RecordingReporter:
@@ -57,7 +60,17 @@ class TestScore:
         assert (n, accuracy) == (2, 0.5)
         assert [r["prediction"] for r in rows] == ["2", "5"]
         assert [r["correct"] for r in rows] == [True, False]
-        assert set(rows[0]) == {"id", "question", "gold", "output", "prediction", "correct"}
+        assert set(rows[0]) == ROW_KEYS
+
+    def test_a_cut_off_output_is_wrong_but_keeps_its_answer(self) -> None:
+        """A list cut at "2. 1" reads as 1, the gold; cut off, it still scores as wrong."""
+        questions = [Question("a", "Steps?", "1"), Question("b", "Steps?", "1")]
+        outputs = ["1. 6\n2. 1", "1. 6\n2. 1"]
+        n, accuracy, rows = score(questions, outputs, truncated=[True, False])
+        assert [r["prediction"] for r in rows] == ["1", "1"]
+        assert [r["correct"] for r in rows] == [False, True]
+        assert [r["truncated"] for r in rows] == [True, False]
+        assert (n, accuracy) == (2, 0.5)
 
     def test_length_mismatch_is_an_error(self) -> None:
         with pytest.raises(ValueError, match="1 questions but 0 outputs"):
@@ -112,9 +125,7 @@ class TestEvaluate:
         assert result["ood_mean"] == result["benchmarks"]["strategyqa"]["accuracy"]
         rows = [json.loads(line) for line in (tmp_path / "predictions" / "svamp.jsonl").open()]
         assert [r["id"] for r in rows] == ["chal-1", "chal-2", "chal-3", "chal-4"]
-        assert all(
-            set(r) == {"id", "question", "gold", "output", "prediction", "correct"} for r in rows
-        )
+        assert all(set(r) == ROW_KEYS for r in rows)
         assert [f for _, f in reporter.progress_calls] == pytest.approx([0.5, 4 / 6, 1.0])
         assert {s for s, _ in reporter.progress_calls} == {"evaluating"}
         assert [e[2]["benchmark"] for e in reporter.events] == ["svamp", "strategyqa"]
@@ -125,6 +136,73 @@ class TestEvaluate:
         bench = BenchmarkConfig(name="svamp", path=str(svamp), max_questions=1)
         with pytest.raises(ValueError, match="unique"):
             evaluate(*tiny, EvalConfig(benchmarks=[bench, bench]), INSTRUCTION, tmp_path)
+
+
+class ScriptedStudent(torch.nn.Module):
+    """A fake of the student the `fast` engine drives: every row writes `script`, then EOS.
+
+    It reads no weights, so the test decides exactly what the output says and where it ends.
+    """
+
+    def __init__(self, config: Any, script: list[int], eos: int):
+        super().__init__()
+        self.config, self.script, self.eos = config, script, eos
+        self.generation_config = SimpleNamespace(eos_token_id=eos)
+        self.device = torch.device("cpu")
+        self.step = 0
+
+    def forward(self, input_ids: torch.Tensor, **_: Any) -> SimpleNamespace:
+        if input_ids.shape[1] > 1:  # a prompt: a new batch starts writing
+            self.step = 0
+        token = self.script[self.step] if self.step < len(self.script) else self.eos
+        self.step += 1
+        logits = torch.zeros(input_ids.shape[0], 1, self.config.vocab_size)
+        logits[:, -1, token] = 1.0
+        return SimpleNamespace(logits=logits)
+
+
+class TestCutOffOutputs:
+    """An output cut at eval.max_new_tokens scores as wrong, and the results count it."""
+
+    LIST = "Steps:\n1. 6\n2. 1"  # read as 1 (its last number), the gold below
+
+    @pytest.fixture
+    def one_question(self, tmp_path: Path) -> Path:
+        path = tmp_path / "bench.jsonl"
+        path.write_text(json.dumps({"id": "q1", "question": "Steps?", "answer": "1"}) + "\n")
+        return path
+
+    def _evaluate(self, tiny_student: str, bench: Path, out: Path, spare: int) -> dict[str, Any]:
+        """Evaluate the scripted student with `spare` new tokens beyond the list's."""
+        from transformers import AutoConfig
+
+        tokenizer = load_tokenizer(tiny_student)
+        script = tokenizer(self.LIST, add_special_tokens=False)["input_ids"]
+        model = ScriptedStudent(
+            AutoConfig.from_pretrained(tiny_student), script, tokenizer.eos_token_id
+        )
+        cfg = EvalConfig(
+            benchmarks=[BenchmarkConfig(name="b", path=str(bench))],
+            max_new_tokens=len(script) + spare,
+        )
+        return evaluate(model, tokenizer, cfg, INSTRUCTION, out)
+
+    @pytest.mark.parametrize(
+        ("spare", "truncated"),
+        [
+            pytest.param(0, True, id="cut-at-max-new-tokens"),
+            pytest.param(1, False, id="ends-at-eos"),
+        ],
+    )
+    def test_cut_off_scores_wrong(
+        self, tiny_student: str, one_question: Path, tmp_path: Path, spare: int, truncated: bool
+    ) -> None:
+        result = self._evaluate(tiny_student, one_question, tmp_path, spare)
+        [row] = [json.loads(line) for line in (tmp_path / "predictions" / "b.jsonl").open()]
+        assert row["output"] == self.LIST and row["prediction"] == "1"
+        assert row["truncated"] is truncated and row["correct"] is not truncated
+        assert result["benchmarks"]["b"]["truncated"] == int(truncated)
+        assert result["benchmarks"]["b"]["accuracy"] == (0.0 if truncated else 1.0)
 
 
 class TestGain:

@@ -89,7 +89,7 @@ def studio_answer(model_ref: tuple[str, str | None], student: str, instruction: 
     tokenizer = load_tokenizer(student)
     prompt = prompt_text(tokenizer, QUESTION, instruction)
     cfg = EvalConfig(max_new_tokens=NEW_TOKENS, batch_size=1, stop_at_answer=False)
-    return generate(model, tokenizer, [prompt], cfg)[0]
+    return generate(model, tokenizer, [prompt], cfg)[0].text
 
 
 def fresh_answer(kind: str, folder: Path, base: str, instruction: str) -> dict:

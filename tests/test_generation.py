@@ -12,9 +12,12 @@ from mind.config import EvalConfig
 from mind.data import read_questions
 from mind.generation import (
     AnswerStop,
+    Completion,
+    completion,
     fast_generate,
     generate,
     plain_generate,
+    ran_out,
     truncate_at_answer,
 )
 from mind.student import load_tokenizer
@@ -49,6 +52,10 @@ def _cfg(**fields: Any) -> EvalConfig:
     return EvalConfig(**{"max_new_tokens": 12, "batch_size": 3, **fields})
 
 
+def _texts(outputs: list[Completion]) -> list[str]:
+    return [c.text for c in outputs]
+
+
 def _batch_sizes(model: Any, run: Any) -> list[int]:
     """The batch size of every forward pass `run()` makes."""
     sizes: list[int] = []
@@ -72,7 +79,8 @@ class TestPlainEngine:
         batched = plain_generate(model, tokenizer, prompts[:4], _cfg(batch_size=4))
         single = [plain_generate(model, tokenizer, [p], _cfg())[0] for p in prompts[:4]]
         assert batched == single
-        assert all(batched) and len(set(batched)) == len(batched), "outputs must be non-trivial"
+        texts = _texts(batched)
+        assert all(texts) and len(set(texts)) == len(texts), "outputs must be non-trivial"
 
     def test_prompts_are_left_padded(self, chatty: tuple[Any, Any], prompts: list[str]) -> None:
         """The first forward pass sees padding only on the left of shorter prompts."""
@@ -106,7 +114,8 @@ class TestFastEngine:
         fast = generate(model, tokenizer, prompts, _cfg(engine="fast", **cfg))
         plain = generate(model, tokenizer, prompts, _cfg(engine="plain", **cfg))
         assert fast == plain
-        assert all(fast) and len(set(fast)) == len(fast)
+        texts = _texts(fast)
+        assert all(texts) and len(set(texts)) == len(texts)
 
     def test_finished_rows_leave_the_batch(
         self, chatty: tuple[Any, Any], prompts: list[str]
@@ -115,19 +124,19 @@ class TestFastEngine:
         model, tokenizer = chatty
         cfg = _cfg(batch_size=7, max_new_tokens=10)
         reference = plain_generate(model, tokenizer, prompts, cfg)
-        ids = tokenizer(reference[0], add_special_tokens=False)["input_ids"]
+        ids = tokenizer(reference[0].text, add_special_tokens=False)["input_ids"]
         original = model.generation_config.eos_token_id
         model.generation_config.eos_token_id = [tokenizer.eos_token_id, ids[2]]
         try:
             plain = plain_generate(model, tokenizer, prompts, cfg)
-            fast: list[str] = []
+            fast: list[Completion] = []
             sizes = _batch_sizes(
                 model, lambda: fast.extend(fast_generate(model, tokenizer, prompts, cfg))
             )
         finally:
             model.generation_config.eos_token_id = original
         assert fast == plain
-        assert len(plain[0]) < len(reference[0]), "the new EOS must end row 0 early"
+        assert len(plain[0].text) < len(reference[0].text), "the new EOS must end row 0 early"
         assert sizes[0] == 7 and sizes[-1] < 7, f"finished rows must leave: {sizes}"
 
     def test_batches_are_sorted_by_prompt_length(
@@ -154,6 +163,54 @@ class TestFastEngine:
         seen: list[int] = []
         fast_generate(*chatty, prompts, _cfg(max_new_tokens=1), seen.append)
         assert seen == [3, 3, 1]
+
+
+class TestTruncated:
+    """An output is truncated when it ran out of new tokens before EOS and an answer line."""
+
+    @pytest.mark.parametrize("engine", ["fast", "plain"])
+    def test_cut_at_max_new_tokens(
+        self, chatty: tuple[Any, Any], prompts: list[str], engine: str
+    ) -> None:
+        outputs = generate(*chatty, prompts, _cfg(engine=engine, max_new_tokens=4))
+        assert all(c.text for c in outputs)
+        assert [c.truncated for c in outputs] == [True] * len(prompts)
+
+    @pytest.mark.parametrize("engine", ["fast", "plain"])
+    def test_ended_by_eos_is_not_truncated(
+        self, chatty: tuple[Any, Any], prompts: list[str], engine: str
+    ) -> None:
+        """With each row's third token made an EOS, every row ends before the budget."""
+        model, tokenizer = chatty
+        cfg = _cfg(engine=engine, max_new_tokens=6)
+        reference = plain_generate(model, tokenizer, prompts, cfg)
+        third = {tokenizer(c.text, add_special_tokens=False)["input_ids"][2] for c in reference}
+        original = model.generation_config.eos_token_id
+        model.generation_config.eos_token_id = [tokenizer.eos_token_id, *sorted(third)]
+        try:
+            outputs = generate(model, tokenizer, prompts, cfg)
+        finally:
+            model.generation_config.eos_token_id = original
+        assert [c.truncated for c in outputs] == [False] * len(prompts)
+
+    @pytest.mark.parametrize(
+        ("text", "cut", "truncated"),
+        [
+            pytest.param("1. 6\n2. 1", True, True, id="cut-mid-list"),
+            pytest.param("so 7.\nThe answer is 7.\nNext", True, False, id="answer-line-out"),
+            pytest.param("The answer is 7", True, True, id="answer-line-unfinished"),
+            pytest.param("1. 6\n2. 1", False, False, id="ended-by-eos"),
+        ],
+    )
+    def test_a_complete_answer_line_is_never_truncated(
+        self, text: str, cut: bool, truncated: bool
+    ) -> None:
+        assert completion(text, cut).truncated is truncated
+
+    def test_ran_out_needs_a_full_budget_without_eos(self) -> None:
+        assert ran_out([5, 6, 7], 3, eos=[2])
+        assert not ran_out([5, 2, 0], 3, eos=[2]), "an EOS then padding ended the row"
+        assert not ran_out([5, 6], 3, eos=[2])
 
 
 class TestAnswerStop:

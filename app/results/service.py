@@ -311,7 +311,8 @@ def rescore(session: Session, storage: Path, run: Run, user: User) -> list[Evalu
 def _rescored(
     session: Session, storage: Path, row: EvaluationResult, benchmarks: dict[str, str]
 ) -> EvaluationResult:
-    """A new evaluation row from the outputs `row` stored, scored by the current extractor."""
+    """A new evaluation row from the outputs `row` stored, scored by the current extractor;
+    an output stored before cut-off outputs were marked (`truncated`) counts as not cut."""
     from mind.answers import EXTRACTOR_VERSION, detect_answer_type
     from mind.data import read_questions
     from mind.scoring import score
@@ -330,7 +331,8 @@ def _rescored(
     if len(asked) != len(stored):
         raise Conflict(f"benchmark {row.benchmark!r} no longer holds every evaluated question")
     kind = detect_answer_type(asked)
-    n, accuracy, scored = score(asked, [r["output"] for r in stored], kind)
+    outputs, cut = [r["output"] for r in stored], [r.get("truncated", False) for r in stored]
+    n, accuracy, scored = score(asked, outputs, kind, cut)
     path = Path(row.predictions_path)
     target = path.with_name(f"{path.stem}.extractor-{EXTRACTOR_VERSION}.jsonl")
     with (storage / target).open("w", encoding="utf-8") as handle:

@@ -1,4 +1,8 @@
-"""`mind score`: accuracy of saved outputs (JSONL of {"id", "output"}) on a benchmark file."""
+"""`mind score`: accuracy of saved outputs (JSONL of {"id", "output"}) on a benchmark file.
+
+A record may say `"truncated": true` (as `mind eval`'s predictions do for an output cut off
+at max_new_tokens): it then scores as wrong, as it did in the evaluation.
+"""
 
 from __future__ import annotations
 
@@ -19,20 +23,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def read_predictions(
     path: str, questions: dict[str, Question], benchmark: str
-) -> list[tuple[Question, str]]:
-    """(question, output) pairs; an id absent from the benchmark or repeated is an error."""
-    pairs, seen = [], set()
+) -> list[tuple[Question, str, bool]]:
+    """(question, output, truncated) per record; an id absent from the benchmark or repeated
+    is an error."""
+    records, seen = [], set()
     for line, obj in iter_records(path):
-        qid, output = obj.get("id"), obj.get("output")
+        qid, output, cut = obj.get("id"), obj.get("output"), obj.get("truncated", False)
         if not isinstance(qid, str) or qid not in questions:
             raise DataError(path, line, "id", f"unknown id {qid!r} (not in {benchmark})")
         if qid in seen:
             raise DataError(path, line, "id", f"duplicate id {qid!r}")
         if not isinstance(output, str):
             raise DataError(path, line, "output", "missing or not a string")
+        if not isinstance(cut, bool):
+            raise DataError(path, line, "truncated", "must be true, false or absent")
         seen.add(qid)
-        pairs.append((questions[qid], output))
-    return pairs
+        records.append((questions[qid], output, cut))
+    return records
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,12 +48,11 @@ def run(args: argparse.Namespace) -> int:
 
     questions = read_questions(args.benchmark)
     by_id = {q.id: q for q in questions}
-    pairs = read_predictions(args.predictions, by_id, args.benchmark)
-    if not pairs:
+    records = read_predictions(args.predictions, by_id, args.benchmark)
+    if not records:
         raise DataError(args.predictions, 0, None, "no predictions")
-    n, accuracy, _ = score(
-        [q for q, _ in pairs], [o for _, o in pairs], detect_answer_type(questions)
-    )
+    asked, outputs, cut = zip(*records, strict=True)
+    n, accuracy, _ = score(list(asked), list(outputs), detect_answer_type(questions), cut)
     if n < len(questions):
         print(
             f"mind score: {len(questions) - n} benchmark questions have no output", file=sys.stderr
