@@ -3,8 +3,9 @@
 Each sequence is `prompt | rationale body | "\\nThe answer is" | " <answer>" | "." + end`.
 Loss falls on the assistant part only. The body alone is truncated to fit `max_seq_len`,
 so the canonical final line (which the consistency loss reads) always survives. A question
-whose prompt and answer alone do not fit is an error naming it, raised before training
-(never skipped silently: dropping it would change the data the run reports on).
+whose prompt and answer alone do not fit is an error naming the longest one, raised before
+training by `check_fits` (never skipped silently: dropping it would change the data the run
+reports on); the studio runs the same check at submit.
 """
 
 from __future__ import annotations
@@ -63,12 +64,17 @@ class ExampleTokenizer:
     def _ids(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
+    def _fixed(
+        self, question: str, has_body: bool, answer: str, task_prefix: str
+    ) -> tuple[list[int], list[int], list[int], list[int]]:
+        """The ids no truncation may cut: prompt, answer lead, answer, end of turn."""
+        prompt = self._ids(prompt_text(self.tokenizer, question, self.instruction, task_prefix))
+        lead = self._ids(ANSWER_LEAD if has_body else ANSWER_LEAD.lstrip("\n"))
+        return prompt, lead, self._ids(f" {answer}"), self._ids("." + self.suffix)
+
     def encode(self, question: str, body: str, answer: str, task_prefix: str = "") -> Encoded:
         """Tokenise; `body` is the rationale without its canonical line (may be empty)."""
-        prompt = self._ids(prompt_text(self.tokenizer, question, self.instruction, task_prefix))
-        lead = self._ids(ANSWER_LEAD if body else ANSWER_LEAD.lstrip("\n"))
-        ans = self._ids(f" {answer}")
-        end = self._ids("." + self.suffix)
+        prompt, lead, ans, end = self._fixed(question, bool(body), answer, task_prefix)
         room = self.max_seq_len - len(prompt) - len(lead) - len(ans) - len(end)
         if room < 0:
             raise PromptTooLong(self.max_seq_len - room, self.max_seq_len)
@@ -84,43 +90,70 @@ class ExampleTokenizer:
         self, index: int, example: Example, slot_names: list[str], sbs_tasks: bool = False
     ) -> Group:
         """Encode the slots of one example that the method trains on (sbs: its two tasks);
-        ConfigError (`train.max_seq_len`) naming the question when its prompt and answer do
-        not fit."""
-        try:
-            return self._encode_example(index, example, slot_names, sbs_tasks)
-        except PromptTooLong as exc:
-            raise ConfigError(
-                "train.max_seq_len",
-                f"question {example.question.id!r}: its prompt and answer alone take "
-                f"{exc.tokens} tokens, more than max_seq_len={self.max_seq_len}; raise "
-                "train.max_seq_len or remove the question",
-            ) from None
-
-    def _encode_example(
-        self, index: int, example: Example, slot_names: list[str], sbs_tasks: bool
-    ) -> Group:
+        PromptTooLong if one does not fit (`check_fits` says which question first)."""
         q = example.question
-        if sbs_tasks:
-            text = next(iter(example.rationales.values()))
-            return Group(
-                index,
-                {
-                    slot_names.index("task:answer"): self.encode(
-                        q.question, "", q.answer, SBS_PREFIXES["task:answer"]
-                    ),
-                    slot_names.index("task:rationale"): self.encode(
-                        q.question, _body(text, q.answer), q.answer, SBS_PREFIXES["task:rationale"]
-                    ),
-                },
-            )
         return Group(
             index,
             {
-                slot_names.index(p): self.encode(q.question, _body(text, q.answer), q.answer)
-                for p, text in example.rationales.items()
-                if p in slot_names
+                slot: self.encode(q.question, body, q.answer, prefix)
+                for slot, (body, prefix) in _sequences(example, slot_names, sbs_tasks).items()
             },
         )
+
+    def fixed_length(self, example: Example, slot_names: list[str], sbs_tasks: bool) -> int:
+        """Tokens the example's longest sequence takes without its rationale body."""
+        q = example.question
+        sequences = _sequences(example, slot_names, sbs_tasks).values()
+        return max(
+            (
+                sum(len(ids) for ids in self._fixed(q.question, bool(body), q.answer, prefix))
+                for body, prefix in sequences
+            ),
+            default=0,
+        )
+
+
+def check_fits(
+    encoder: ExampleTokenizer, examples: list[Example], slot_names: list[str], sbs_tasks: bool
+) -> None:
+    """ConfigError (`train.max_seq_len`) naming the longest question and its tokens when its
+    prompt and answer alone do not fit; training calls it before encoding, the studio at
+    submit. Only prompts and answers are tokenised, not the rationale bodies."""
+    if not examples:
+        return
+    lengths = [encoder.fixed_length(e, slot_names, sbs_tasks) for e in examples]
+    longest = max(range(len(examples)), key=lengths.__getitem__)
+    if lengths[longest] <= encoder.max_seq_len:
+        return
+    over = sum(n > encoder.max_seq_len for n in lengths)
+    raise ConfigError(
+        "train.max_seq_len",
+        f"the longest question, {examples[longest].question.id!r}, takes {lengths[longest]} "
+        f"tokens with its prompt and answer alone, more than max_seq_len="
+        f"{encoder.max_seq_len} ({over} of {len(examples)} questions do not fit); raise "
+        f"train.max_seq_len to at least {lengths[longest]} or remove the questions",
+    )
+
+
+def _sequences(
+    example: Example, slot_names: list[str], sbs_tasks: bool
+) -> dict[int, tuple[str, str]]:
+    """Slot index -> (rationale body, task prefix) of each sequence the example trains."""
+    q = example.question
+    if sbs_tasks:
+        text = next(iter(example.rationales.values()))
+        return {
+            slot_names.index("task:answer"): ("", SBS_PREFIXES["task:answer"]),
+            slot_names.index("task:rationale"): (
+                _body(text, q.answer),
+                SBS_PREFIXES["task:rationale"],
+            ),
+        }
+    return {
+        slot_names.index(p): (_body(text, q.answer), "")
+        for p, text in example.rationales.items()
+        if p in slot_names
+    }
 
 
 def _body(normalised: str, answer: str) -> str:

@@ -86,7 +86,24 @@ def pick_dtype(spec: str, device: torch.device) -> torch.dtype:
 def load_tokenizer(name: str) -> Any:
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(resolve_student(name))
+    return _with_pad(AutoTokenizer.from_pretrained(resolve_student(name)))
+
+
+def local_tokenizer(name: str) -> Any | None:
+    """The student's tokenizer from files on this machine, never a hub: bundled (made once
+    from its package), a local folder or the local Hugging Face cache; None otherwise (a hub
+    id not downloaded here), so a caller that only checks can leave the check to the worker."""
+    if name in BUNDLED_STUDENTS:
+        return load_tokenizer(name)
+    from transformers import AutoTokenizer
+
+    try:
+        return _with_pad(AutoTokenizer.from_pretrained(name, local_files_only=True))
+    except (OSError, ValueError):  # no files here; files here, but no tokenizer among them
+        return None
+
+
+def _with_pad(tokenizer: Any) -> Any:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer

@@ -24,7 +24,7 @@ import torch
 
 from mind import checkpoint, distributed, losses, sharding
 from mind.assistant import TeachingAssistant, rank_correlation, selection_entropy
-from mind.batching import Batch, ExampleTokenizer, Group, collate
+from mind.batching import Batch, ExampleTokenizer, Group, check_fits, collate
 from mind.config import RunConfig
 from mind.forward import StudentOutput, student_forward
 from mind.methods import Weights, fixed_weights, slot_names, spec_for
@@ -146,6 +146,7 @@ class Trainer:
         self.tokenizer = load_tokenizer(config.student)
         encoder = ExampleTokenizer(self.tokenizer, t.instruction, t.max_seq_len)
         sbs = self.spec.slots == "sbs_tasks"
+        check_fits(encoder, self.data.examples, self.slots, sbs)
         self.groups = [
             encoder.encode_example(i, ex, self.slots, sbs)
             for i, ex in enumerate(self.data.examples)

@@ -93,13 +93,39 @@ def load_training_data(config: RunConfig, rationales_path: str | None = None) ->
         raise ConfigError("data.rationales", "no rationales to train on")
     data = training_examples(config, read_records(path, config.data.questions))
     if not data.examples:
-        _, data_cfg = _training_rules(config, data.perspectives)
-        raise ConfigError(
-            "data",
-            f"no question has {data_cfg.min_perspectives} accepted rationales among "
-            f"perspectives {data.perspectives} ({data.report})",
-        )
+        raise nothing_kept(config, data)
     return data
+
+
+def nothing_kept(config: RunConfig, data: TrainingData) -> ConfigError:
+    """Why curation kept no question, naming the curation key that removed the last ones
+    (training raises it; the studio refuses such a run at submit)."""
+    report = data.report
+    _, data_cfg = _training_rules(config, data.perspectives)
+    split = "data.source_split" if data_cfg.source_split else "data.exclude_source_split"
+    if not report.with_rationales:
+        key = split if data_cfg.source_split or data_cfg.exclude_source_split else "perspectives"
+        why = f"no question has a rationale among perspectives {data.perspectives}"
+    elif report.easy_dropped == report.with_rationales:
+        key = "data.easy_keep_fraction"
+        why = (
+            f"difficulty-aware down-sampling (data.downsample_easy) dropped all "
+            f"{report.easy_dropped} questions, every one of them easy"
+        )
+    else:
+        key = (
+            "train.specialist_perspective"
+            if METHODS[config.method].trains_on == "one_perspective"
+            else "data.min_perspectives"
+        )
+        why = (
+            f"no question has {data_cfg.min_perspectives} accepted rationales among "
+            f"perspectives {data.perspectives}: {report.below_min_perspectives} have fewer "
+            f"(data.only_correct rejected {report.rationales_rejected} rationales, "
+            f"mind.program_rationales dropped {report.programs_dropped}), "
+            f"{report.easy_dropped} were dropped as easy"
+        )
+    return ConfigError(key, f"curation keeps no question: {why}")
 
 
 def probe_examples(config: RunConfig, rationales_path: str | Path) -> list[Example]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from mind.batching import ExampleTokenizer, collate
-from mind.config import DEFAULT_INSTRUCTION
+from mind.batching import ExampleTokenizer, check_fits, collate
+from mind.config import DEFAULT_INSTRUCTION, ConfigError
 from mind.curation import Example
 from mind.data import Question
 from mind.losses import IGNORE_INDEX
@@ -49,6 +49,43 @@ class TestEncoder:
     def test_prompt_too_long_is_an_error(self, tokenizer):
         with pytest.raises(ValueError, match="max_seq_len"):
             ExampleTokenizer(tokenizer, DEFAULT_INSTRUCTION, 40).encode("word " * 100, "b", "1")
+
+
+class TestCheckFits:
+    """Before training (and at submit), the longest prompt-and-answer is named with its tokens."""
+
+    def _examples(self) -> list[Example]:
+        short = Example(Question("short", "Q?", "3"), {"a": "x\nThe answer is 3."})
+        long = Example(Question("long", "word " * 60, "4"), {"a": "y\nThe answer is 4."})
+        return [short, long]
+
+    def test_names_the_longest_question_and_its_tokens(self, tokenizer) -> None:
+        short, long = self._examples()
+        probe = ExampleTokenizer(tokenizer, DEFAULT_INSTRUCTION, 256)
+        room, needed = (probe.fixed_length(e, ["a"], False) for e in (short, long))
+        encoder = ExampleTokenizer(tokenizer, DEFAULT_INSTRUCTION, room)
+        with pytest.raises(ConfigError) as caught:
+            check_fits(encoder, self._examples(), ["a"], False)
+        assert caught.value.key == "train.max_seq_len"
+        assert f"'long', takes {needed} tokens" in caught.value.message
+        assert "1 of 2 questions" in caught.value.message
+
+    def test_fixed_length_is_what_encoding_refuses(self, tokenizer) -> None:
+        """At exactly the fixed length the question encodes; one token less it does not."""
+        example = self._examples()[1]
+        needed = ExampleTokenizer(tokenizer, DEFAULT_INSTRUCTION, 256).fixed_length(
+            example, ["a"], False
+        )
+        fits = ExampleTokenizer(tokenizer, DEFAULT_INSTRUCTION, needed)
+        check_fits(fits, [example], ["a"], False)
+        assert fits.encode_example(0, example, ["a"]).slots
+        with pytest.raises(ConfigError):
+            check_fits(
+                ExampleTokenizer(tokenizer, DEFAULT_INSTRUCTION, needed - 1),
+                [example],
+                ["a"],
+                False,
+            )
 
 
 class TestCollate:

@@ -145,7 +145,7 @@ def submit_run(
         raw = build_config(session, values)
         if values.get("action") == "submit":
             name = values.get("name", "").strip() or "untitled run"
-            run = runs.create(session, user, name[:200], raw, parent=source)
+            run = runs.submit(session, settings, user, name[:200], raw, parent=source)
             return RedirectResponse(f"/runs/{run.id}", status_code=303)
         summary = preflight(session, settings, run_config.check(session, raw))
     except InvalidConfig as exc:

@@ -144,11 +144,14 @@ def build_spec(session: Session, values: dict[str, Any]) -> StudySpec:
 
 
 @router.post("/studies/new")
-def submit_study(request: Request, user: FormUser, session: SessionDep, form: Form) -> Response:
+def submit_study(
+    request: Request, user: FormUser, session: SessionDep, settings: SettingsDep, form: Form
+) -> Response:
     values = _form_values(form)
     try:
         spec = build_spec(session, values)
-        study = service.create(session, user, values.get("name") or "untitled study", spec)
+        name = values.get("name") or "untitled study"
+        study = service.create(session, settings, user, name, spec)
     except Invalid as exc:
         return _new_page(request, user, session, values, error=exc)
     return RedirectResponse(f"/studies/{study.id}", status_code=303)

@@ -13,6 +13,9 @@ the seconds per question its recent runs took, scaled by `eval.max_new_tokens`; 
 until one has evaluated. Rationales to generate are counted from the questions file
 itself, as the teacher stage will (first `max_questions`, each perspective, identical
 prompts once).
+
+`check_data` refuses at submit, from the same curated examples, what would otherwise fail
+only once the run has started (see its docstring).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -35,6 +39,9 @@ from mind.config import ConfigError, RunConfig
 from mind.curation import Example
 from mind.methods import METHODS
 from mind.perspectives import builtin_order
+
+if TYPE_CHECKING:
+    from mind.training_data import TrainingData
 
 CHARS_PER_TOKEN = 4
 TEMPLATE_TOKENS = 30
@@ -134,18 +141,13 @@ def preflight(session: Session, settings: Settings, checked: CheckedConfig) -> P
         _count_generation(out, session, settings, config)
     if "rationales" not in found:
         return out
-    # The methods table behind the loader imports torch: the web app pays it only here.
-    from mind.training_data import read_records, training_examples
-
-    records = read_records(
-        datasets.file_path(settings, found["rationales"]),
-        datasets.file_path(settings, found["questions"]) if "questions" in found else None,
-    )
-    try:
-        data = training_examples(config, records)
-    except ConfigError as exc:
-        raise InvalidConfig(exc.key, exc.message) from None
+    data = _training_data(settings, checked)
     examples, report = data.examples, data.report
+    if not examples and config.teacher is None:
+        from mind.training_data import nothing_kept
+
+        refused = nothing_kept(config, data)
+        out.notes.append(f"Submit will refuse this config: {refused.key}: {refused.message}")
     out.questions_in, out.rationales_in = report.questions_in, report.rationales_in
     out.rationales_rejected, out.kept_questions = report.rationales_rejected, report.kept
     out.per_perspective = dict(
@@ -154,6 +156,62 @@ def preflight(session: Session, settings: Settings, checked: CheckedConfig) -> P
     out.kept_rationales = sum(report.per_perspective.values())
     _estimate(out, config, examples)
     return out
+
+
+def _training_data(settings: Settings, checked: CheckedConfig) -> TrainingData:
+    """The examples training will train on, curated from the uploaded files."""
+    # The methods table behind the loader imports torch: the web app pays it only here.
+    from mind.training_data import read_records, training_examples
+
+    found = checked.datasets
+    records = read_records(
+        datasets.file_path(settings, found["rationales"]),
+        datasets.file_path(settings, found["questions"]) if "questions" in found else None,
+    )
+    try:
+        return training_examples(checked.config, records)
+    except ConfigError as exc:
+        raise InvalidConfig(exc.key, exc.message) from None
+
+
+def check_data(settings: Settings, checked: CheckedConfig) -> None:
+    """Refuse at submit a run whose uploaded rationales would stop it once started:
+    curation keeping no question (InvalidConfig naming the curation key responsible), or a
+    question whose prompt and answer alone exceed `train.max_seq_len` (naming the longest
+    and its tokens). The messages are the worker's own (`mind.training_data.nothing_kept`,
+    `mind.batching.check_fits`). With a teacher the rationales do not exist yet: nothing to
+    check. The length check needs the student's tokenizer on this machine; for a student
+    whose tokenizer is not here (a hub id only a worker has downloaded) it is skipped, and
+    the worker's same check stops the run before training instead.
+    """
+    config = checked.config
+    if config.teacher is not None or "rationales" not in checked.datasets:
+        return
+    from mind.training_data import nothing_kept
+
+    data = _training_data(settings, checked)
+    if not data.examples:
+        refused = nothing_kept(config, data)
+        raise InvalidConfig(refused.key, refused.message)
+    if METHODS[config.method].trains:
+        _check_lengths(config, data)
+
+
+def _check_lengths(config: RunConfig, data: TrainingData) -> None:
+    from mind.batching import ExampleTokenizer, check_fits
+    from mind.methods import slot_names, spec_for
+    from mind.student import local_tokenizer
+
+    tokenizer = local_tokenizer(config.student)
+    if tokenizer is None:
+        return
+    train = config.train
+    encoder = ExampleTokenizer(tokenizer, train.instruction, train.max_seq_len)
+    sbs = spec_for(config).slots == "sbs_tasks"
+    try:
+        check_fits(encoder, data.examples, slot_names(config, data.perspectives), sbs)
+    except ConfigError as exc:
+        raise InvalidConfig(exc.key, exc.message) from None
 
 
 def _estimate_eval(out: Preflight, session: Session, config: RunConfig) -> None:

@@ -28,8 +28,12 @@ router = APIRouter(prefix="/runs", tags=["runs"])
 
 
 @router.post("", status_code=201, summary="Submit a run")
-def create_run(body: RunCreate, user: CurrentUser, session: SessionDep) -> RunDetail:
-    run = service.create(session, user, body.name, body.config.model_dump())
+def create_run(
+    body: RunCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> RunDetail:
+    """Queue a run; 422 naming the config key for what would stop it once started (its data
+    included: curation keeping no question, a question longer than `train.max_seq_len`)."""
+    run = service.submit(session, settings, user, body.name, body.config.model_dump())
     return RunDetail.model_validate(run)
 
 
@@ -66,8 +70,10 @@ def cancel_run(run_id: str, user: CurrentUser, session: SessionDep) -> RunDetail
 
 
 @router.post("/{run_id}/clone", status_code=201, summary="Submit a copy of a run with overrides")
-def clone_run(run_id: str, body: RunClone, user: CurrentUser, session: SessionDep) -> RunDetail:
-    run = service.clone(session, user, run_id, body.name, body.overrides)
+def clone_run(
+    run_id: str, body: RunClone, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> RunDetail:
+    run = service.clone(session, settings, user, run_id, body.name, body.overrides)
     return RunDetail.model_validate(run)
 
 

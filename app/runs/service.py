@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.datasets.models import Dataset, RunDataset
 from app.db import utcnow
+from app.preflight.service import check_data
 from app.queue import EXECUTE_RUN, enqueue
 from app.runs import config as run_config
 from app.runs.exceptions import NothingToResume, NotOwner, PartOfStudy, RunNotFound
@@ -58,10 +59,32 @@ def queue_run(session: Session, run: Run) -> None:
     dispatch(session, run)
 
 
+def submit(
+    session: Session,
+    settings: Settings,
+    user: User,
+    name: str,
+    raw_config: Any,
+    parent: Run | None = None,
+) -> Run:
+    """A user's run: its config checked, and its data (`check_data`), so a run that would
+    stop once started is refused now, with the key to change."""
+    checked = run_config.check(session, raw_config)
+    check_data(settings, checked)
+    return _create(session, user, name, checked, parent)
+
+
 def create(
     session: Session, user: User, name: str, raw_config: Any, parent: Run | None = None
 ) -> Run:
-    checked = run_config.check(session, raw_config)
+    """A run whose config is checked here but whose data was checked before: a study's
+    cells, checked once when the study was submitted (`app.studies.plan.freeze`)."""
+    return _create(session, user, name, run_config.check(session, raw_config), parent)
+
+
+def _create(
+    session: Session, user: User, name: str, checked: run_config.CheckedConfig, parent: Run | None
+) -> Run:
     config = checked.config
     run = Run(
         name=name,
@@ -154,12 +177,17 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def clone(
-    session: Session, user: User, run_id: str, name: str | None, overrides: dict[str, Any]
+    session: Session,
+    settings: Settings,
+    user: User,
+    run_id: str,
+    name: str | None,
+    overrides: dict[str, Any],
 ) -> Run:
     """A new run (owned by whoever clones) from a run's frozen config plus overrides."""
     source = get(session, run_id)
     raw = _merge(source.config, overrides)
-    return create(session, user, name or clone_name(source.name), raw, parent=source)
+    return submit(session, settings, user, name or clone_name(source.name), raw, parent=source)
 
 
 def clone_name(name: str) -> str:

@@ -13,8 +13,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.preflight.service import check_data
 from app.runs import config as run_config
 from app.runs.exceptions import InvalidConfig
+from app.settings import Settings
 from app.studies.exceptions import InvalidSpec
 from app.studies.schemas import StudySpec
 
@@ -79,9 +81,11 @@ def cell_config(spec: dict[str, Any], cell: Cell, seed: int, max_steps: int | No
     return raw
 
 
-def _check_cell(session: Session, i: int, raw: dict[str, Any]) -> None:
+def _check_cell(session: Session, settings: Settings, i: int, raw: dict[str, Any]) -> None:
+    """As a run's submit checks it, data included (`check_data`): the cells queued later
+    are not checked again."""
     try:
-        run_config.check(session, raw)
+        check_data(settings, run_config.check(session, raw))
     except InvalidConfig as exc:
         key = (exc.field or "config").removeprefix("config").lstrip(".")
         own = any(key == k or key.startswith(k + ".") for k in CELL_KEYS)
@@ -89,7 +93,7 @@ def _check_cell(session: Session, i: int, raw: dict[str, Any]) -> None:
         raise InvalidSpec(f"{where}.{key}".rstrip("."), exc.message) from None
 
 
-def freeze(session: Session, spec: StudySpec) -> dict[str, Any]:
+def freeze(session: Session, settings: Settings, spec: StudySpec) -> dict[str, Any]:
     """The spec with labels filled in and the base student's cell first; each cell's
     config checked as a run's would be. Raises InvalidSpec naming the key."""
     if len(set(spec.seeds)) != len(spec.seeds):
@@ -98,7 +102,8 @@ def freeze(session: Session, spec: StudySpec) -> dict[str, Any]:
     for i, cell in enumerate(spec.methods):
         _check_overrides(i, cell.overrides)
         method = {"label": cell.label or cell.method} | cell.model_dump(exclude={"label"})
-        _check_cell(session, i, cell_config({"config": spec.config}, _cell(method), spec.seeds[0]))
+        raw = cell_config({"config": spec.config}, _cell(method), spec.seeds[0])
+        _check_cell(session, settings, i, raw)
         methods.append(method)
     labels = [m["label"] for m in methods]
     for i, label in enumerate(labels):

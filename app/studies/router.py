@@ -12,8 +12,10 @@ router = APIRouter(prefix="/studies", tags=["studies"])
 
 
 @router.post("", status_code=201)
-def create_study(body: StudyCreate, user: CurrentUser, session: SessionDep) -> StudyDetail:
-    study = service.create(session, user, body.name, body.spec)
+def create_study(
+    body: StudyCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> StudyDetail:
+    study = service.create(session, settings, user, body.name, body.spec)
     return StudyDetail.model_validate(service.describe(session, study))
 
 

@@ -30,8 +30,8 @@ Cells = list[tuple[StudyRun, Run]]
 SUCCEEDED = RunStatus.SUCCEEDED.value
 
 
-def create(session: Session, user: User, name: str, spec: StudySpec) -> Study:
-    study = Study(name=name, owner_id=user.id, spec=plan.freeze(session, spec))
+def create(session: Session, settings: Settings, user: User, name: str, spec: StudySpec) -> Study:
+    study = Study(name=name, owner_id=user.id, spec=plan.freeze(session, settings, spec))
     session.add(study)
     session.flush()
     advance(session, study)

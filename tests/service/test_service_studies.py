@@ -97,6 +97,16 @@ class TestCreate:
                 id="bad-shared-config",
             ),
             pytest.param(
+                lambda s: s["config"]["data"].update(min_perspectives=4),
+                "spec.config.data.min_perspectives",
+                id="curation-keeps-no-question",
+            ),
+            pytest.param(
+                lambda s: s["config"]["train"].update(max_seq_len=32),
+                "spec.config.train.max_seq_len",
+                id="prompt-longer-than-max-seq-len",
+            ),
+            pytest.param(
                 lambda s: s.update(token_budget_reference="zero_shot"),
                 "spec.token_budget_reference",
                 id="reference-does-not-train",
