@@ -27,7 +27,7 @@ from mind.assistant import TeachingAssistant, rank_correlation, selection_entrop
 from mind.batching import Batch, ExampleTokenizer, Group, collate
 from mind.config import RunConfig
 from mind.forward import StudentOutput, student_forward
-from mind.methods import Weights, fixed_weights, slot_names, spec_for
+from mind.methods import Weights, fixed_weights, slot_names, spec_for, warmup_steps
 from mind.reporter import NullReporter, Reporter
 from mind.step_record import LOSSES, PerspectiveStats, StepRecord
 from mind.student import DTYPES, load_student, load_tokenizer, pick_device, pick_dtype
@@ -87,13 +87,6 @@ def lr_factor(schedule: str, joint_step: int, joint_steps: int) -> float:
     if schedule == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * frac))
     return 1.0
-
-
-def warmup_steps(config: RunConfig) -> int:
-    """MIND warm-up length: a fraction of all optimizer steps (0 without MetaNet)."""
-    if not spec_for(config).uses_metanet:
-        return 0
-    return round(config.mind.warmup_fraction * config.train.max_steps)
 
 
 def data_fingerprint(data: TrainingData) -> str:
