@@ -16,7 +16,7 @@ matplotlib.use("Agg")  # files only: no display on servers and CI
 
 import matplotlib.pyplot as plt
 
-from mind.plots import perspective_colour
+from mind.plots import perspective_colour, purity_text
 
 DPI = 110
 PANEL_COLUMNS = 3
@@ -67,7 +67,8 @@ def latent_grid(panels: list[tuple[str, dict[str, Any]]], path: Path) -> Path:
             xs, ys = [p["x"] for p in points], [p["y"] for p in points]
             ax.scatter(xs, ys, s=14, color=colour[perspective], label=perspective)
         ax.set_title(
-            f"{title}\n{latent['n_clusters']} clusters, purity {latent['purity']:.2f}, "
+            f"{title}\n{latent['n_clusters']} clusters, "
+            f"purity {purity_text(latent.get('purity'))}, "
             f"NMI {latent['nmi']:.2f}",
             fontsize=9,
         )

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from experiments import quality_figures
 from experiments.quality_design import BENCHMARKS, METHODS, PERSPECTIVES
 from mind.methods import METHODS as METHOD_TABLE
+from mind.plots import purity_text
 
 ALPHA = 0.05  # 95% intervals
 TRAJECTORY_PARTS = 10
@@ -335,10 +336,12 @@ def _latent_section(results: dict[str, Any]) -> str:
             seen_base.add(r["seed"])
             b = r["base_latent"]
             rows.append([f"base student (probe seed {r['seed']})", b["n_points"]])
-            rows[-1] += [b["n_clusters"], f"{b['purity']:.3f}", f"{b['nmi']:.3f}"]
+            rows[-1] += [b["n_clusters"], purity_text(b.get("purity"), 3), f"{b['nmi']:.3f}"]
         if METHOD_TABLE[r["method"]].trains:
             lat = r["latent"]
-            rows.append([name, lat["n_points"], lat["n_clusters"], f"{lat['purity']:.3f}"])
+            rows.append(
+                [name, lat["n_points"], lat["n_clusters"], purity_text(lat.get("purity"), 3)]
+            )
             rows[-1] += [f"{lat['nmi']:.3f}"]
     return _table(["student", "points", "clusters", "purity", "NMI"], rows)
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import math
 
 from mind.config import RunConfig
+from mind.methods import warmup_steps
 
 
 def steps_for_tokens(config: RunConfig, budget: float, per_joint_step: float) -> int | None:
     """Smallest `train.max_steps` whose joint steps reach `budget` trained tokens at
     `per_joint_step` each; None when the rate is 0 (the method never trains a token)."""
-    from mind.trainer import warmup_steps
-
     if per_joint_step <= 0:
         return None
     joint = max(1, math.ceil(budget / per_joint_step))

@@ -33,6 +33,9 @@ class CellScores:
 
 
 def _method_rows(cells: Sequence[CellScores], labels: list[str]) -> list[dict[str, Any]]:
+    """Per method: `seeds`, its training seeds, and per benchmark the accuracy over them
+    with `seeds` mapping each seed (as a string) to its accuracy. A method that does not
+    train has no seed: both are empty and its accuracy is its one run's."""
     rows = []
     for label in labels:
         mine = [c for c in cells if c.label == label]
@@ -48,7 +51,9 @@ def _method_rows(cells: Sequence[CellScores], labels: list[str]) -> list[dict[st
                 "accuracy": share.accuracy,
                 "low": share.low,
                 "high": share.high,
-                "seeds": {str(s): sum(v) / len(v) for s, v in per_seed.items() if v},
+                "seeds": {
+                    str(s): sum(v) / len(v) for s, v in per_seed.items() if v and s is not None
+                },
                 "seed_range": stats.seed_spread(accs),
             }
         seeds = sorted(c.seed for c in mine if c.seed is not None)

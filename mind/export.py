@@ -5,7 +5,8 @@
 - `write_merged`: the adapter merged into the base (or the fully fine-tuned weights): a
   plain transformers folder (safetensors, config, generation config, tokenizer with its
   chat template) that `AutoModelForCausalLM.from_pretrained` loads as it is.
-- `render_card`: the model card (README.md) from `CardFacts`, through a Jinja2 template.
+- `render_card`: the model card (README.md) from `CardFacts`, through a Jinja2 template;
+  `summarise_perspectives` condenses MetaNet's per-step weights for it.
 
 GGUF is not offered: see docs/service.md, "Exports".
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from mind.bundled import BUNDLED_ORIGINS, BUNDLED_STUDENTS
 from mind.config import RunConfig
+from mind.step_record import PerspectiveStats
 
 TEMPLATES = Path(__file__).with_name("templates")
 CARD = "model_card.md.j2"
@@ -38,6 +41,52 @@ class Evaluation:
     base: float | None = None
 
 
+@dataclass(frozen=True)
+class PerspectiveSummary:
+    """How one perspective was weighted over a run's joint steps. Means are over every
+    question that had the perspective (each step counts by its `present` questions), so a
+    perspective absent from the last step is reported like any other.
+
+    `selected`: the share of those questions whose selected set held it; `steps`: the
+    joint steps it appeared in; `last_weight`: its weight at the last joint step (None if
+    it was absent then).
+    """
+
+    mean_weight: float | None
+    selected: float | None
+    steps: int
+    last_weight: float | None
+
+
+def _weighted_mean(pairs: list[tuple[float | None, float]]) -> float | None:
+    known = [(value, n) for value, n in pairs if value is not None]
+    total = sum(n for _, n in known)
+    return sum(value * n for value, n in known) / total if total else None
+
+
+def summarise_perspectives(
+    steps: Mapping[int, Mapping[str, PerspectiveStats]],
+) -> dict[str, PerspectiveSummary]:
+    """Per perspective, its weighting over the joint steps given (step -> perspective ->
+    stats); the highest mean weight first."""
+    last = max(steps, default=None)
+    seen: dict[str, list[PerspectiveStats]] = {}
+    for step in sorted(steps):
+        for name, stats in steps[step].items():
+            seen.setdefault(name, []).append(stats)
+    out = {
+        name: PerspectiveSummary(
+            mean_weight=_weighted_mean([(s.weight, s.present or 1) for s in rows]),
+            selected=_weighted_mean([(s.selected, s.present or 1) for s in rows]),
+            steps=len(rows),
+            last_weight=getattr(steps[last].get(name), "weight", None),
+        )
+        for name, rows in seen.items()
+    }
+    ranked = sorted(out, key=lambda name: -(out[name].mean_weight or 0.0))
+    return {name: out[name] for name in ranked}
+
+
 @dataclass
 class CardFacts:
     """What a model card says about one exported checkpoint of a run."""
@@ -46,7 +95,7 @@ class CardFacts:
     config: RunConfig
     step: int | None
     status: str
-    perspective_weights: dict[str, float | None] = field(default_factory=dict)
+    perspectives: dict[str, PerspectiveSummary] = field(default_factory=dict)
     datasets: list[dict[str, Any]] = field(default_factory=list)  # name, role, rows, licences
     evaluations: list[Evaluation] = field(default_factory=list)
     run_id: str | None = None
@@ -92,6 +141,10 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
+def _weight(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def _interval(accuracy: float | None, n: int) -> str:
     if accuracy is None:
         return "–"
@@ -107,7 +160,7 @@ def render_card(facts: CardFacts, kind: str) -> str:
         keep_trailing_newline=True,
         autoescape=False,  # Markdown, not HTML
     )
-    env.filters.update(percent=_percent)
+    env.filters.update(percent=_percent, weight=_weight)
     env.globals.update(interval=_interval)
     student = facts.config.student
     return env.get_template(CARD).render(

@@ -63,10 +63,9 @@ def _figures(run_dir: Path) -> list[tuple[str, go.Figure]]:
     for label, folder in maps:
         latent = _read_json(folder / "latent.json")
         if latent:
-            title = (
-                f"{label} ({latent['n_clusters']} clusters, purity {latent['purity']:.2f}, "
-                f"NMI {latent['nmi']:.2f})"
-            )
+            purity = plots.purity_text(latent["purity"])
+            nmi = f"{latent['nmi']:.2f}"
+            title = f"{label} ({latent['n_clusters']} clusters, purity {purity}, NMI {nmi})"
             figures.append((label, plots.latent_map(latent["points"], title)))
     return figures
 

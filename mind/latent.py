@@ -29,7 +29,7 @@ from sklearn.mixture import BayesianGaussianMixture
 from mind.config import AnalysisConfig
 from mind.curation import Example
 from mind.errors import InputError
-from mind.plots import latent_map
+from mind.plots import latent_map, purity_text
 from mind.student_prompt import prompt_text
 
 
@@ -45,13 +45,19 @@ class ProbeItem:
 
 @dataclass(frozen=True)
 class LatentResult:
-    """What latent.json holds; `points` are the t-SNE map, one per ProbeItem, in order."""
+    """What latent.json holds; `points` are the t-SNE map, one per ProbeItem, in order.
+
+    `purity` is None, and `warning` says why, when there are as many clusters as points:
+    each point can then be its cluster's majority and purity is 1 whatever the student
+    learned (`purity_applies`).
+    """
 
     n_points: int
     n_clusters: int
-    purity: float
+    purity: float | None
     nmi: float
     points: list[dict[str, Any]]
+    warning: str | None = None
 
 
 def probe_items(examples: list[Example]) -> list[ProbeItem]:
@@ -158,6 +164,22 @@ def purity(labels: list[str], clusters: np.ndarray) -> float:
     return float(table.max(axis=0).sum() / table.sum())
 
 
+def purity_applies(clusters: np.ndarray, n_active: int) -> bool:
+    """Purity says something only with fewer clusters than points, counted as assigned or
+    as active: with a cluster per point each point is its cluster's majority, and purity is
+    1 whatever the student learned."""
+    n = len(clusters)
+    return len(np.unique(clusters)) < n and n_active < n
+
+
+def purity_warning(n_points: int, n_clusters: int) -> str:
+    return (
+        f"purity not applicable: {n_clusters} clusters for {n_points} probe points, so each "
+        "point can be its own cluster's majority (purity 1 by construction); probe more "
+        "questions (analysis.probe_questions) or allow fewer clusters (analysis.max_clusters)"
+    )
+
+
 def tsne_2d(features: np.ndarray, seed: int) -> np.ndarray:
     """(N, 2) t-SNE map; perplexity stays below N, as t-SNE requires."""
     n = len(features)
@@ -185,12 +207,15 @@ def summarise(
         {"x": float(x), "y": float(y), "perspective": p, "cluster": int(c), "question_id": q}
         for (x, y), p, c, q in zip(xy, perspectives, clusters, question_ids, strict=True)
     ]
+    applies = purity_applies(clusters, n_active)
+    k = max(n_active, len(np.unique(clusters)))
     return LatentResult(
         n_points=len(points),
         n_clusters=n_active,
-        purity=purity(perspectives, clusters),
+        purity=purity(perspectives, clusters) if applies else None,
         nmi=float(normalized_mutual_info_score(perspectives, clusters)),
         points=points,
+        warning=None if applies else purity_warning(len(points), k),
     )
 
 
@@ -223,7 +248,7 @@ def analyze(
     (out_dir / "latent.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
     title = (
         f"Student latent space: {result.n_clusters} active clusters, "
-        f"purity {result.purity:.2f}, NMI {result.nmi:.2f}"
+        f"purity {purity_text(result.purity)}, NMI {result.nmi:.2f}"
     )
     latent_map(result.points, title).write_html(out_dir / "latent.html", include_plotlyjs=True)
     return result

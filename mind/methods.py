@@ -82,6 +82,14 @@ def spec_for(config: RunConfig) -> MethodSpec:
     )
 
 
+def warmup_steps(config: RunConfig) -> int:
+    """MIND warm-up length: a fraction of all optimizer steps (0 without MetaNet). Steps
+    up to it train MetaNet alone; records after it are the joint phase."""
+    if not spec_for(config).uses_metanet:
+        return 0
+    return round(config.mind.warmup_fraction * config.train.max_steps)
+
+
 def slot_names(config: RunConfig, perspectives: list[str]) -> list[str]:
     """The slots of the [Q, P] matrices: perspectives, the two sbs tasks, or one perspective."""
     slots = METHODS[config.method].slots

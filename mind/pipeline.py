@@ -211,9 +211,13 @@ def _stage_analyze(
         latent = base
     else:
         latent = _analyze(config, trained_model(config, out_dir), examples, out_dir)
-    reporter.result("latent", latent | {"base": {k: base[k] for k in LATENT_KEYS}})
+    maps = {"base": base} | ({"trained": latent} if METHODS[config.method].trains else {})
+    for student, found in maps.items():
+        if found.get("warning"):
+            reporter.event("warning", f"latent map of the {student} student: {found['warning']}")
+    reporter.result("latent", latent | {"base": {k: base.get(k) for k in LATENT_KEYS}})
     reporter.progress("analyzing", 1.0)
-    return {k: latent[k] for k in LATENT_KEYS}
+    return {k: latent.get(k) for k in LATENT_KEYS}
 
 
 def run_pipeline(
@@ -290,4 +294,4 @@ def follow_training(
     return train_run(config, out_dir, NullReporter(), resume=True, rationales_path=rationales)
 
 
-LATENT_KEYS = ("n_points", "n_clusters", "purity", "nmi")
+LATENT_KEYS = ("n_points", "n_clusters", "purity", "nmi", "warning")  # purity: None = n/a

@@ -212,6 +212,12 @@ def eval_bars(eval_json: dict[str, Any], base_eval_json: dict[str, Any] | None =
     return style_figure(fig, "Evaluation accuracy", "benchmark", "accuracy")
 
 
+def purity_text(value: float | None, digits: int = 2) -> str:
+    """Latent purity as titles and tables show it: `n/a` where it does not apply (as many
+    clusters as probe points, `mind.latent.purity_applies`)."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
 def latent_map(points: list[dict[str, Any]], title: str) -> go.Figure:
     """t-SNE scatter: colour = perspective (one legend entry each), symbol = cluster."""
     fig = go.Figure()

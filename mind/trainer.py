@@ -27,7 +27,7 @@ from mind.assistant import TeachingAssistant, rank_correlation, selection_entrop
 from mind.batching import Batch, ExampleTokenizer, Group, check_fits, collate
 from mind.config import RunConfig
 from mind.forward import StudentOutput, student_forward
-from mind.methods import Weights, fixed_weights, slot_names, spec_for
+from mind.methods import Weights, fixed_weights, slot_names, spec_for, warmup_steps
 from mind.reporter import NullReporter, Reporter
 from mind.step_record import LOSSES, PerspectiveStats, StepRecord
 from mind.student import DTYPES, load_student, load_tokenizer, pick_device, pick_dtype
@@ -44,6 +44,7 @@ class Position:
     tokens_total: int = 0
     tokens_trained_total: int = 0
     single_streak: int = 0  # joint steps in a row whose selected set had one member
+    wall_time_s: float = 0.0  # spent in `train` over every attempt, up to this checkpoint
 
 
 @dataclass
@@ -87,13 +88,6 @@ def lr_factor(schedule: str, joint_step: int, joint_steps: int) -> float:
     if schedule == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * frac))
     return 1.0
-
-
-def warmup_steps(config: RunConfig) -> int:
-    """MIND warm-up length: a fraction of all optimizer steps (0 without MetaNet)."""
-    if not spec_for(config).uses_metanet:
-        return 0
-    return round(config.mind.warmup_fraction * config.train.max_steps)
 
 
 def data_fingerprint(data: TrainingData) -> str:
@@ -448,7 +442,12 @@ class Trainer:
         """Train to `max_steps` (or `stop_at`), checkpointing; stop early if asked to."""
         t = self.config.train
         target = min(t.max_steps, stop_at or t.max_steps)
-        start, last = time.time(), None
+        start, before, last = time.perf_counter(), self.pos.wall_time_s, None
+
+        def clock() -> None:
+            """Wall time so far, earlier attempts included (restored with the position)."""
+            self.pos.wall_time_s = before + time.perf_counter() - start
+
         status = "completed"
         while self.pos.step < target:
             if distributed.any_rank(self.reporter.should_stop(), self.ranks):
@@ -458,19 +457,22 @@ class Trainer:
             self.reporter.log_step(last.as_dict())
             self._watch_selection(last)
             self.reporter.progress("training", self.pos.step / t.max_steps)
+            clock()
             if self.pos.step % t.save_every == 0 or self.pos.step == target:
                 self.save()
         if status == "stopped" or self.pos.step < t.max_steps:
             status = "stopped"
             missing = not (self.out_dir / "checkpoints" / f"step-{self.pos.step}").exists()
             if distributed.any_rank(missing, self.ranks):
+                clock()
                 self.save()
+        clock()
         return {
             "status": status,
             "steps": self.pos.step,
             "max_steps": t.max_steps,
             "warmup_steps": self.warmup,
-            "wall_time_s": time.time() - start,
+            "wall_time_s": self.pos.wall_time_s,
             "tokens_presented": self.pos.tokens_total,
             "tokens_trained": self.pos.tokens_trained_total,
             "final": {k: None if last is None else last.get(k) for k in LOSSES},

@@ -11,8 +11,17 @@ from pathlib import Path
 import pytest
 
 from mind.config import RunConfig
-from mind.export import CardFacts, Evaluation, render_card, wilson, write_adapter, write_merged
+from mind.export import (
+    CardFacts,
+    Evaluation,
+    render_card,
+    summarise_perspectives,
+    wilson,
+    write_adapter,
+    write_merged,
+)
 from mind.licences import file_licences
+from mind.step_record import PerspectiveStats
 
 QUESTION = "Tom has 3 apples and buys 4 more. How many apples does he have?"
 NEW_TOKENS = 12
@@ -64,7 +73,15 @@ def facts(tiny_student: str) -> CardFacts:
         config=config,
         step=3,
         status="succeeded",
-        perspective_weights={"formal_symbolic": 0.61, "decomposition": 0.39},
+        perspectives=summarise_perspectives(
+            {
+                2: {"formal_symbolic": PerspectiveStats(weight=0.7, selected=1.0, present=2)},
+                3: {
+                    "formal_symbolic": PerspectiveStats(weight=0.5, selected=0.5, present=2),
+                    "decomposition": PerspectiveStats(weight=0.39, selected=0.0, present=1),
+                },
+            }
+        ),
         datasets=[
             {
                 "name": "svamp-rationales",
@@ -148,7 +165,8 @@ class TestCard:
     def test_the_card_reports_method_weights_licences_and_intervals(self, facts: CardFacts):
         card = render_card(facts, "merged")
         assert "**mind** method" in card
-        assert "| formal_symbolic | 0.610 |" in card
+        assert "| formal_symbolic | 0.600 | 75.0% | 2 | 0.500 |" in card
+        assert "| decomposition | 0.390 | 0.0% | 1 | 0.390 |" in card
         assert "homzer/MCC-KD: none stated (20 records)" in card
         low, high = wilson(5, 10)
         assert f"| svamp | ID | 10 | 50.0% | {low:.1%}–{high:.1%} | 20.0% |" in card

@@ -12,7 +12,14 @@ import torch
 from mind.cli import main
 from mind.config import DEFAULT_INSTRUCTION, AnalysisConfig
 from mind.data import read_rationales
-from mind.latent import ProbeItem, purity, rationale_vectors, reduce, summarise
+from mind.latent import (
+    ProbeItem,
+    purity,
+    purity_applies,
+    rationale_vectors,
+    reduce,
+    summarise,
+)
 from mind.student import load_tokenizer
 from mind.student_prompt import prompt_text
 
@@ -36,6 +43,19 @@ class TestPurity:
     def test_single_cluster_is_majority_share(self):
         assert purity(["a", "a", "b"], np.zeros(3, dtype=int)) == pytest.approx(2 / 3)
 
+    @pytest.mark.parametrize(
+        ("clusters", "n_active", "applies"),
+        [
+            pytest.param([0, 1, 2], 1, False, id="a-cluster-per-point"),
+            pytest.param([0, 0, 1], 3, False, id="as-many-active-as-points"),
+            pytest.param([0, 0, 1], 2, True, id="fewer-clusters"),
+        ],
+    )
+    def test_applies_only_with_fewer_clusters_than_points(self, clusters, n_active, applies):
+        """A cluster per point makes every point its cluster's majority: purity 1 by
+        construction, whatever the labels."""
+        assert purity_applies(np.array(clusters), n_active) is applies
+
 
 class TestSummarise:
     def test_separated_blobs_recover_labels(self):
@@ -53,6 +73,14 @@ class TestSummarise:
         assert result.n_clusters == 1
         assert result.purity == pytest.approx(1 / 3)
         assert result.nmi == pytest.approx(0.0)
+
+    def test_as_many_clusters_as_points_has_no_purity(self):
+        """Two far-apart points and two active clusters: purity is not reported (null)
+        and the result says why, naming the settings to change."""
+        result = summarise(*_blobs(2, 1), CFG, seed=0)
+        assert (result.n_points, result.n_clusters, result.purity) == (2, 2, None)
+        assert "not applicable" in result.warning and "analysis.probe_questions" in result.warning
+        assert summarise(*_blobs(3, 10), CFG, seed=0).warning is None
 
     def test_same_seed_same_result(self):
         """PCA, the mixture and t-SNE all take the seed; nothing global is involved."""

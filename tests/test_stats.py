@@ -100,7 +100,10 @@ class TestCompare:
         assert list(methods) == ["zero_shot", "sft", "mind"]
         sft = methods["sft"]["benchmarks"]["svamp"]
         assert sft["accuracy"] == pytest.approx(0.65) and sft["seed_range"] == pytest.approx(0.1)
-        assert methods["zero_shot"]["benchmarks"]["svamp"]["seed_range"] is None
+        assert sft["seeds"] == {"0": pytest.approx(0.6), "1": pytest.approx(0.7)}
+        base_row = methods["zero_shot"]
+        assert base_row["seeds"] == [] and base_row["benchmarks"]["svamp"]["seeds"] == {}
+        assert base_row["benchmarks"]["svamp"]["seed_range"] is None
         rows = [(r["a"], r["b"], r["seed"]) for r in result["paired"]]
         assert ("zero_shot", "sft", 0) in rows and ("zero_shot", "sft", 1) in rows
         assert ("sft", "mind", POOLED) in rows

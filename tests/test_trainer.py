@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +209,24 @@ class TestResume:
             return [{k: v for k, v in r.items() if k != "tokens_per_s"} for r in rows]
 
         assert strip(read_metrics(parts)) == strip(read_metrics(full))
+
+    def test_wall_time_adds_up_over_attempts(self, tiny_student, shared, tmp_path):
+        """A resumed run's wall time is its attempts' together: the earlier attempts' time
+        comes back with the checkpoint (set to an hour here, so the total cannot pass for
+        the last attempt alone)."""
+        earlier_s = 3600.0
+        config = make_config(tiny_student, shared)
+        first = train_run(config, tmp_path, NullReporter(), stop_at=2)
+        saved = tmp_path / "checkpoints/step-2/trainer.pt"
+        state = torch.load(saved, weights_only=False)
+        assert 0 < state["position"]["wall_time_s"] <= first["wall_time_s"]
+        state["position"]["wall_time_s"] = earlier_s
+        torch.save(state, saved)
+        resumed = parse_config(json.loads((tmp_path / "config.json").read_text()))
+        began = time.perf_counter()
+        second = train_run(resumed, tmp_path, NullReporter(), resume=True)
+        assert second["status"] == "completed"
+        assert earlier_s < second["wall_time_s"] <= earlier_s + time.perf_counter() - began
 
     def test_should_stop_saves_and_stops(self, tiny_student, shared, tmp_path):
         config = make_config(tiny_student, shared)

@@ -29,7 +29,7 @@ def training_rows(session: Session, run_id: str) -> list[StepRecord]:
 def latent_title(row: LatentAnalysis) -> str:
     return (
         f"Latent map of the {row.model} student: {row.n_clusters} DPMM clusters, "
-        f"purity {row.purity:.2f}, NMI {row.nmi:.2f}"
+        f"purity {plots.purity_text(row.purity)}, NMI {row.nmi:.2f}"
     )
 
 

@@ -11,11 +11,11 @@ import shutil
 import tempfile
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from fastapi.responses import FileResponse
 from filelock import FileLock
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
@@ -28,6 +28,10 @@ from app.runs.models import Run
 from app.runs.status import RunStatus
 from app.settings import Settings
 
+if TYPE_CHECKING:
+    from mind.config import RunConfig
+    from mind.export import PerspectiveSummary
+
 Kind = Literal["adapter", "merged", "card"]
 
 
@@ -37,16 +41,7 @@ def card_facts(session: Session, settings: Settings, run: Run, step: int):
     from mind.export import CardFacts
     from mind.licences import file_licences
 
-    last = session.scalar(
-        select(func.max(PerspectiveWeight.step)).where(
-            PerspectiveWeight.run_id == run.id, PerspectiveWeight.step <= step
-        )
-    )
-    weights = session.scalars(
-        select(PerspectiveWeight).where(
-            PerspectiveWeight.run_id == run.id, PerspectiveWeight.step == last
-        )
-    )
+    config = RunConfig.model_validate(run.config)  # frozen: validated at submission
     used = session.execute(
         select(RunDataset.role, Dataset)
         .join(Dataset, Dataset.id == RunDataset.dataset_id)
@@ -64,14 +59,38 @@ def card_facts(session: Session, settings: Settings, run: Run, step: int):
     ]
     return CardFacts(
         name=run.name,
-        config=RunConfig.model_validate(run.config),  # frozen: validated at submission
+        config=config,
         step=step,
         status=run.status,
-        perspective_weights={w.perspective: w.weight for w in weights},
+        perspectives=_perspectives(session, run, config, step),
         datasets=datasets,
         evaluations=_evaluations(session, run) if _is_final(settings, run, step) else [],
         run_id=run.id,
     )
+
+
+def _perspectives(
+    session: Session, run: Run, config: RunConfig, step: int
+) -> dict[str, PerspectiveSummary]:
+    """MetaNet's weights over the joint steps up to `step` (warm-up steps train MetaNet
+    alone, so their weights say nothing of what the student learned from)."""
+    from mind.export import summarise_perspectives
+    from mind.methods import warmup_steps
+    from mind.step_record import PerspectiveStats
+
+    rows = session.scalars(
+        select(PerspectiveWeight).where(
+            PerspectiveWeight.run_id == run.id,
+            PerspectiveWeight.step > warmup_steps(config),
+            PerspectiveWeight.step <= step,
+        )
+    )
+    steps: dict[int, dict[str, PerspectiveStats]] = {}
+    for row in rows:
+        present = None if row.present is None else int(row.present)
+        stats = PerspectiveStats(row.score, row.weight, row.selected, present)
+        steps.setdefault(row.step, {})[row.perspective] = stats
+    return summarise_perspectives(steps)
 
 
 def _is_final(settings: Settings, run: Run, step: int) -> bool:

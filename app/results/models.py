@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, utcnow
@@ -74,9 +74,10 @@ class LatentAnalysis(Base):
     model: Mapped[str] = mapped_column(String(16))
     n_points: Mapped[int]
     n_clusters: Mapped[int]
-    purity: Mapped[float]
+    purity: Mapped[float | None] = mapped_column(doc="None: every point its own cluster.")
     nmi: Mapped[float]
     points: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    warning: Mapped[str | None] = mapped_column(Text, doc="Why a metric does not apply.")
 
 
 class Checkpoint(Base):

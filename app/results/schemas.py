@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Series(BaseModel):
@@ -39,9 +39,13 @@ class LatentOut(BaseModel):
     model: str
     n_points: int
     n_clusters: int
-    purity: float
+    purity: float | None = Field(
+        description="None when every probe point is a cluster of its own (then 1 by "
+        "construction); `warning` says so."
+    )
     nmi: float
     points: list[dict[str, Any]]
+    warning: str | None = None
 
 
 class CheckpointOut(BaseModel):

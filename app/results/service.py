@@ -36,7 +36,7 @@ from app.users.models import User
 from mind.step_record import PROBE_PREFIX, PerspectiveStats, StepRecord
 
 WEIGHT_FIELDS = ("score", "weight", "selected", "present")
-LATENT_FIELDS = ("n_points", "n_clusters", "purity", "nmi")
+LATENT_FIELDS = ("n_points", "n_clusters", "purity", "nmi", "warning")
 CURVE = "curve_accuracy"  # a metric series whose steps are checkpoints
 
 
@@ -112,13 +112,13 @@ def record_latent(session: Session, run_id: str, data: dict[str, Any]) -> None:
             run_id=run_id,
             model="trained",
             points=data.get("points", []),
-            **{k: data[k] for k in LATENT_FIELDS},
+            **{k: data.get(k) for k in LATENT_FIELDS},
         )
     )
     if "base" in data:
         session.add(
             LatentAnalysis(
-                run_id=run_id, model="base", **{k: data["base"][k] for k in LATENT_FIELDS}
+                run_id=run_id, model="base", **{k: data["base"].get(k) for k in LATENT_FIELDS}
             )
         )
 

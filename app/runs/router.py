@@ -9,7 +9,7 @@ from app.db import MAX_BIGINT
 from app.deps import CurrentUser, SessionDep, SettingsDep
 from app.pagination import ListPage
 from app.preflight.service import Preflight, preflight
-from app.progress.queue import queue_place
+from app.progress.queue import queue_place, queue_places
 from app.progress.timing import elapsed_s
 from app.runs import config as run_config
 from app.runs import service, stream
@@ -54,7 +54,12 @@ def list_runs(
     page: ListPage,
 ) -> RunPage:
     runs, total = service.list_runs(session, filters, page.limit, page.offset)
-    return RunPage(items=[RunOut.model_validate(r) for r in runs], total=total)
+    places = queue_places(session, runs)
+    items = [
+        RunOut.model_validate(r).model_copy(update={"queue_position": places.get(r.id)})
+        for r in runs
+    ]
+    return RunPage(items=items, total=total)
 
 
 @router.get("/{run_id}", summary="One run with its frozen config")

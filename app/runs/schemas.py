@@ -60,11 +60,11 @@ class RunOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    queue_position: int | None = Field(None, description="While queued: 1 = next to start.")
 
 
 class RunDetail(RunOut):
     elapsed_s: float = Field(0.0, description="Seconds spent running, queueing excluded.")
-    queue_position: int | None = Field(None, description="While queued: 1 = next to start.")
     config: dict[str, Any]
     data_hashes: dict[str, str]
     summary: dict[str, Any] | None

@@ -16,7 +16,7 @@ from app.studies import plan, service
 from app.studies.models import Study, StudyRun
 from mind.comparison import CellScores, compare
 
-LATENT_KEYS = ("n_points", "n_clusters", "purity", "nmi")
+LATENT_KEYS = ("n_points", "n_clusters", "purity", "nmi", "warning")
 
 
 def _correct(path: Path) -> list[bool]:

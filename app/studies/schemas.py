@@ -52,7 +52,13 @@ class StudyOut(BaseModel):
     name: str
     owner_id: str
     status: str
-    progress: float = Field(description="Share of the planned cells done, in [0, 1].")
+    progress: float = Field(
+        description=(
+            "Share of the planned cells done, in [0, 1]: a cell counts whole once its run has "
+            "succeeded; a run still going counts for at most half a cell (its progress is its "
+            "current stage's), so 1 means every cell has finished."
+        )
+    )
     created_at: datetime
 
 

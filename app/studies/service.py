@@ -28,6 +28,10 @@ from app.users.models import User
 
 Cells = list[tuple[StudyRun, Run]]
 SUCCEEDED = RunStatus.SUCCEEDED.value
+# A run's progress is its current stage's and restarts at every stage, so it says little of
+# how much of the run is left: a cell whose run has not succeeded counts for at most this
+# share of one, and the study never reads 1 while one of its runs is still going.
+UNFINISHED_CELL_SHARE = 0.5
 
 
 def create(session: Session, settings: Settings, user: User, name: str, spec: StudySpec) -> Study:
@@ -78,7 +82,11 @@ def status(study: Study, rows: Cells) -> StudyStatus:
 
 
 def progress(study: Study, rows: Cells) -> float:
-    done = sum(1.0 if run.status == SUCCEEDED else run.progress for _, run in rows)
+    """The share of planned cells done: whole for a succeeded run (a terminal state), part
+    of one for a run still going (see UNFINISHED_CELL_SHARE)."""
+    done = sum(
+        1.0 if run.status == SUCCEEDED else UNFINISHED_CELL_SHARE * run.progress for _, run in rows
+    )
     return done / plan.planned_rows(study.spec)
 
 

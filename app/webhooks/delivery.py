@@ -63,6 +63,20 @@ def signed_request(secret: str, message_id: str, body: str) -> dict[str, str]:
     }
 
 
+def _post(
+    client: httpx.Client, pinned: targets.Pinned, body: str, headers: dict[str, str]
+) -> httpx.Response:
+    """POST to the first checked address that takes the connection, trying them in the
+    resolver's order as a client connecting by name would."""
+    headers = {**headers, "host": pinned.host}
+    for url in pinned.urls[:-1]:
+        try:
+            return client.post(url, content=body, headers=headers, extensions=pinned.extensions)
+        except httpx.ConnectError:
+            continue
+    return client.post(pinned.urls[-1], content=body, headers=headers, extensions=pinned.extensions)
+
+
 def _attempt(
     factory: sessionmaker, delivery_id: int, client: httpx.Client, private_targets: bool
 ) -> None:
@@ -74,14 +88,15 @@ def _attempt(
         delivery.attempts += 1
         url, secret, message_id = hook.url, hook.secret, delivery.message_id
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
-    code, error = None, targets.refusal(url, private_targets)
+    code, error = None, None
     try:
-        if error is None:
-            headers = signed_request(secret, message_id, body)
-            answer = client.post(url, content=body, headers=headers)
-            code = answer.status_code
-            if not answer.is_success:
-                error = f"HTTP {code}"
+        pinned = targets.pin(url, private_targets)
+        answer = _post(client, pinned, body, signed_request(secret, message_id, body))
+        code = answer.status_code
+        if not answer.is_success:
+            error = f"HTTP {code}"
+    except targets.TargetRefused as exc:
+        error = str(exc)
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"
     with factory.begin() as session:

@@ -7,11 +7,13 @@ rationales, probe size and seed, and the latent maps of those students can be co
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from mind.config import DEFAULT_INSTRUCTION, AnalysisConfig, ConfigError, DataConfig, TrainConfig
 from mind.errors import InputError
 from mind.perspectives import builtin_order, resolve
+from mind.plots import purity_text
 
 
 def _positive_int(text: str) -> int:
@@ -69,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
     result = analyze(model, tokenizer, examples, cfg, args.instruction, args.output, args.seed)
     print(
         f"{result.n_points} points, {result.n_clusters} active clusters, "
-        f"purity {result.purity:.3f}, NMI {result.nmi:.3f} -> {args.output}/latent.json, "
-        "latent.html"
+        f"purity {purity_text(result.purity, 3)}, NMI {result.nmi:.3f} -> "
+        f"{args.output}/latent.json, latent.html"
     )
+    if result.warning:
+        print(f"warning: {result.warning}", file=sys.stderr)
     return 0

@@ -145,3 +145,53 @@ class TestExports:
         assert client.get(f"{API}/{row.id}/exports/gguf", headers=headers).status_code == 422
         missing = client.get(f"{API}/{row.id}/exports/card?step=9", headers=headers)
         assert missing.status_code == 404 and missing.json()["error"]["field"] == "step"
+
+
+class TestCardWeights:
+    def test_the_card_summarises_every_joint_step_not_the_last(
+        self, session: Session, settings: Settings, tiny_student: str
+    ) -> None:
+        """A perspective missing from the last step's batch is still on the card, with
+        its mean weight and selection share over the joint steps (warm-up left out)."""
+        from app.playground.exports import card_facts
+        from app.results.models import PerspectiveWeight
+        from mind.config import RunConfig
+        from mind.export import render_card
+
+        user, _ = make_user(session)
+        raw = {"student": tiny_student, "method": "mind", "train": {"max_steps": 10}}
+        config = RunConfig.model_validate(raw)  # warm-up: round(0.1 x 10) = 1 step
+        row = Run(
+            name="weights",
+            owner_id=user.id,
+            method="mind",
+            student=tiny_student,
+            config=config.frozen(),
+            status="cancelled",
+        )
+        session.add(row)
+        session.flush()
+        logged = {  # step: {perspective: (weight, selected, present)}
+            1: {"formal": (0.9, 1.0, 4), "visual": (0.1, 0.0, 4)},  # warm-up
+            2: {"formal": (0.6, 1.0, 1), "visual": (0.4, 0.0, 3)},
+            3: {"formal": (0.2, 0.0, 3), "visual": (0.8, 1.0, 1)},
+            4: {"visual": (0.5, 0.5, 2)},
+        }
+        session.add_all(
+            PerspectiveWeight(
+                run_id=row.id, step=step, perspective=p, weight=w, selected=s, present=n
+            )
+            for step, stats in logged.items()
+            for p, (w, s, n) in stats.items()
+        )
+        session.commit()
+        facts = card_facts(session, settings, row, 4)
+        formal, visual = facts.perspectives["formal"], facts.perspectives["visual"]
+        assert formal.mean_weight == pytest.approx((0.6 + 3 * 0.2) / 4)
+        assert formal.selected == pytest.approx(0.25)
+        assert (formal.steps, formal.last_weight) == (2, None)
+        assert visual.mean_weight == pytest.approx((3 * 0.4 + 0.8 + 2 * 0.5) / 6)
+        assert (visual.steps, visual.last_weight) == (3, 0.5)
+        assert list(facts.perspectives) == ["visual", "formal"]  # highest mean first
+        card = render_card(facts, "adapter")
+        assert "| formal | 0.300 | 25.0% | 2 | – |" in card

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import hooks
@@ -79,6 +80,58 @@ class TestQueuePlace:
         session.commit()
         body = client.get(f"/api/v1/runs/{run.id}", headers=headers).json()
         assert body["queue_position"] >= 1 and body["elapsed_s"] == 0.0
+
+
+def _run_queries(connection, call) -> tuple[int, object]:
+    """How many queries of the runs table `call()` sends over the test's connection (auth's
+    own bookkeeping left out), and its answer."""
+    sent: list[str] = []
+
+    def count(*args) -> None:
+        if "FROM runs" in args[2]:
+            sent.append(args[2])
+
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        answer = call()
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+    return len(sent), answer
+
+
+class TestListedPlaces:
+    def test_the_list_gives_each_queued_run_its_place_in_one_query(
+        self, client, session, connection
+    ) -> None:
+        """GET /runs answers the place GET /runs/{id} does, and listing more queued runs
+        costs no more queries (no query per run)."""
+        user, headers = make_user(session)
+
+        def listing() -> dict:
+            return client.get("/api/v1/runs", headers=headers, params={"limit": 50}).json()
+
+        for name in "ab":
+            _queued_now(session, user.id, name)
+        few, _ = _run_queries(connection, listing)
+        runs = [_queued_now(session, user.id, name) for name in "cde"]
+        runs[0].status = "running"
+        session.commit()
+        many, page = _run_queries(connection, listing)
+        assert many == few
+        listed = {item["id"]: item["queue_position"] for item in page["items"]}
+        assert listed[runs[0].id] is None
+        for run_id, place in listed.items():
+            alone = client.get(f"/api/v1/runs/{run_id}", headers=headers).json()
+            assert place == alone["queue_position"]
+        assert sorted(p for p in listed.values() if p is not None)[-1] >= 4
+
+
+def _queued_now(session: Session, owner_id: str, name: str) -> Run:
+    run = Run(name=name, owner_id=owner_id, method="mind", student="s", config={}, status="queued")
+    run.queued_at = utcnow()
+    session.add(run)
+    session.commit()
+    return run
 
 
 class TestEventLog:

@@ -159,6 +159,29 @@ class TestPhases:
         assert len({c["run_id"] for c in _cells(client, headers, study_id).values()}) == 4
 
 
+class TestProgress:
+    def test_a_running_token_cell_keeps_the_study_below_one(self, client, session, spec):
+        """A run's progress is its stage's: a token-budget run at the end of a stage is not a
+        finished cell, so the study reaches 1 only when that run has succeeded."""
+        headers, body = spec
+        study_id = client.post(API, headers=headers, json={"name": "s", "spec": body}).json()["id"]
+        cells = _cells(client, headers, study_id)
+        _finish(session, cells["zero_shot", "steps"]["run_id"], 0)
+        _advance(session, study_id)
+        cells = _cells(client, headers, study_id)
+        for label, rate in (("sft", 10), ("mind", 4)):
+            _finish(session, cells[label, "steps"]["run_id"], rate)
+        _advance(session, study_id)
+        running = session.get(Run, _cells(client, headers, study_id)["mind", "tokens"]["run_id"])
+        running.status, running.stage, running.progress = "running", "training", 1.0
+        session.commit()
+        study = client.get(f"{API}/{study_id}", headers=headers).json()
+        assert (study["status"], study["progress"]) == ("running", pytest.approx(5.5 / 6))
+        _finish(session, running.id, 4)
+        session.commit()
+        assert client.get(f"{API}/{study_id}", headers=headers).json()["progress"] == 1.0
+
+
 class TestLifecycle:
     def test_cancel_then_resume_by_a_teammate_admin(self, client, session, spec) -> None:
         headers, body = spec

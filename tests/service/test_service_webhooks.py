@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +23,9 @@ from app.db import make_engine, make_sessionmaker
 from app.main import create_app
 from app.settings import Settings
 from app.users import service as users
+from app.webhooks import delivery as sender
+from app.webhooks import service, targets
+from app.webhooks.models import TEST_EVENT, Webhook
 from tests.service.helpers import (
     REDIS,
     make_user,
@@ -128,6 +132,89 @@ class TestApi:
         hook = create_hook(client, mine, "http://127.0.0.1:9/x", ["run.failed"])
         answer = client.post(f"{API}/webhooks/{hook['id']}/test", headers=theirs)
         assert answer.status_code == 404
+
+
+PUBLIC = "93.184.215.14"  # a global address; the test never lets a connection reach it
+REBINDING_HOST = "rebind.test"
+
+
+class Rebinder:
+    """A DNS-rebinding name server: `REBINDING_HOST` is public to its first lookup (the
+    check) and 127.0.0.1 to every later one; other names resolve for real."""
+
+    def __init__(self, real: Callable) -> None:
+        self.real = real
+        self.lookups = 0
+
+    def __call__(self, host, *args, **kwargs):
+        if host != REBINDING_HOST:
+            return self.real(host, *args, **kwargs)
+        self.lookups += 1
+        address = PUBLIC if self.lookups == 1 else "127.0.0.1"
+        return self.real(address, *args, **kwargs)
+
+
+class TestPinning:
+    def test_a_rebinding_name_cannot_reach_a_local_receiver(
+        self, session, factory, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The address that passed the check is the one connected to: resolving the name
+        again would reach the studio's own 127.0.0.1."""
+        real_connect = socket.create_connection
+        refused: list[tuple[str, int]] = []
+
+        def connect(address, *args, **kwargs):
+            if address[0] == PUBLIC:  # the internet, refusing, so the test sends nothing out
+                refused.append(address)
+                raise ConnectionRefusedError(f"{address} refused")
+            return real_connect(address, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", Rebinder(socket.getaddrinfo))
+        monkeypatch.setattr(socket, "create_connection", connect)
+        user, _ = make_user(session)
+        with receiver() as sink:
+            port = int(sink.url.split(":")[2].split("/")[0])
+            url = f"http://{REBINDING_HOST}:{port}/hooks/mind"
+            hook = Webhook(
+                owner_id=user.id, url=url, events=[TEST_EVENT], secret=service.new_secret()
+            )
+            session.add(hook)
+            session.flush()
+            sent = service.queue_test(session, hook)
+            session.commit()
+            policy = sender.Policy(attempts=1, backoff_s=0, max_backoff_s=0, timeout_s=5)
+            assert sender.deliver(factory, sent.id, policy) is False
+        session.refresh(sent)
+        assert sink.received == [] and refused == [(PUBLIC, port)]
+        assert sent.status == "failed" and "ConnectError" in sent.error
+
+    def test_a_local_receiver_named_by_host_still_gets_its_host_header(
+        self, client: TestClient, session
+    ) -> None:
+        """Private targets allowed: a delivery to `localhost` connects to its checked address
+        and the receiver still sees its own name in the Host header."""
+        _, headers = make_user(session)
+        with receiver() as sink:
+            url = sink.url.replace("127.0.0.1", "localhost")
+            hook = create_hook(client, headers, url, ["run.failed"])
+            sent = client.post(f"{API}/webhooks/{hook['id']}/test", headers=headers).json()
+            assert (sent["status"], sent["status_code"]) == ("succeeded", 200), sent
+            got = sink.received[0]
+        assert got.headers["host"] == url.split("/")[2]
+        assert verify(hook["secret"], got)["type"] == "webhook.test"
+
+    def test_https_keeps_the_name_for_sni_and_the_certificate(self) -> None:
+        pinned = targets.pin("https://localhost:8443/hooks?x=1", allowed=True)
+        assert [str(u) for u in pinned.urls] == ["https://127.0.0.1:8443/hooks?x=1"]
+        assert (pinned.host, pinned.extensions) == ("localhost:8443", {"sni_hostname": "localhost"})
+
+    def test_a_private_address_among_public_ones_is_refused(self, monkeypatch) -> None:
+        """Every resolved address is checked, not only the first."""
+        real = socket.getaddrinfo
+        both = real(PUBLIC, None, type=socket.SOCK_STREAM) + real("127.0.0.1", None)
+        monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: both)
+        with pytest.raises(targets.TargetRefused, match=r"non-public address \(127\.0\.0\.1\)"):
+            targets.pin("http://mixed.test/x", allowed=False)
 
 
 @pytest.fixture(scope="module")
