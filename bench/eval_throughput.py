@@ -8,6 +8,10 @@ both alike; medians are reported. Answers are extracted from both arms and compa
 
     .venv/bin/python -m bench.eval_throughput                  # 64 SVAMP questions, batch 64
     .venv/bin/python -m bench.eval_throughput --compile        # adds the compiled arm
+    .venv/bin/python -m bench.eval_throughput --unpacked       # adds fast without oneDNN
+
+Each arm loads the model as evaluation does (`mind.generation.load_model`), so the fast arm
+runs with `eval.packed_linear` on a CPU.
 
 Last line: ratio=<plain median seconds / fast median seconds>.
 """
@@ -26,8 +30,8 @@ import torch
 from mind.answers import detect_answer_type, extract_answer
 from mind.config import DEFAULT_INSTRUCTION, EvalConfig, TrainConfig
 from mind.data import read_questions
-from mind.generation import generate
-from mind.student import load_for_inference, load_tokenizer
+from mind.generation import generate, load_model
+from mind.student import load_tokenizer
 from mind.student_prompt import prompt_text
 
 SHARED = Path(os.environ.get("MIND_SHARED", Path(__file__).resolve().parents[2] / "shared"))
@@ -39,6 +43,8 @@ def arms(args: argparse.Namespace) -> dict[str, EvalConfig]:
         "plain": EvalConfig(engine="plain", stop_at_answer=False, **common),
         "fast": EvalConfig(engine="fast", **common),
     }
+    if args.unpacked:
+        out["fast-unpacked"] = EvalConfig(engine="fast", packed_linear=False, **common)
     if args.compile:
         out["fast+compile"] = EvalConfig(engine="fast", compile=True, **common)
     return out
@@ -63,22 +69,26 @@ def main() -> int:
     p.add_argument(
         "--compile", action="store_true", help="Also time eval.compile (untimed warm-up)."
     )
+    p.add_argument("--unpacked", action="store_true", help="Also time eval.packed_linear off.")
     p.add_argument("--device", default="cpu")
     args = p.parse_args()
 
     torch.manual_seed(0)
-    model = load_for_inference(args.student, None, TrainConfig(device=args.device))
     tokenizer = load_tokenizer(args.student)
     questions = read_questions(args.questions)[: args.n]
     prompts = [prompt_text(tokenizer, q.question, DEFAULT_INSTRUCTION) for q in questions]
     configs = arms(args)
+    train = TrainConfig(device=args.device)
+    models = {name: load_model(args.student, None, train, cfg) for name, cfg in configs.items()}
     if args.compile:
-        timed(model, tokenizer, prompts[: args.batch_size], configs["fast+compile"])
+        timed(
+            models["fast+compile"], tokenizer, prompts[: args.batch_size], configs["fast+compile"]
+        )
     seconds: dict[str, list[float]] = {name: [] for name in configs}
     outputs: dict[str, list[str]] = {}
     for r in range(args.repeats):
         for name in list(configs)[:: 1 if r % 2 == 0 else -1]:
-            secs, outputs[name] = timed(model, tokenizer, prompts, configs[name])
+            secs, outputs[name] = timed(models[name], tokenizer, prompts, configs[name])
             seconds[name].append(secs)
             print(f"repeat {r} {name}: {secs:.1f} s", flush=True)
 

@@ -306,6 +306,11 @@ class EvalConfig(Section):
     compile: bool = Field(
         False, description="fast engine: static KV cache and compiled decoding (GPU)."
     )
+    packed_linear: bool = Field(
+        True,
+        description="fast engine on CPU (fp32, not compiled): linear layers on oneDNN with "
+        "weights packed once; faster decoding, same values up to fp32 rounding.",
+    )
     curve_questions: int = Field(
         0,
         ge=0,

@@ -24,9 +24,9 @@ def _model_ref(config: RunConfig, path: Path) -> tuple[str, str | None]:
 def learning_curve(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict[str, Any] | None:
     """{benchmark, n, points: [{step, accuracy}]}, or None when off or nothing to score."""
     from mind.evaluate import load_benchmark
-    from mind.generation import generate
+    from mind.generation import generate, load_model
     from mind.scoring import score
-    from mind.student import load_for_inference, load_tokenizer
+    from mind.student import load_tokenizer
     from mind.student_prompt import prompt_text
 
     bench = next((b for b in config.eval.benchmarks if b.kind == "id"), None)
@@ -40,7 +40,7 @@ def learning_curve(config: RunConfig, out_dir: Path, reporter: Reporter) -> dict
     points = []
     for i, path in enumerate(paths):
         reporter.progress("evaluating", i / len(paths))
-        model = load_for_inference(*_model_ref(config, path), inference)
+        model = load_model(*_model_ref(config, path), inference, config.eval)
         outputs = generate(model, tokenizer, prompts, config.eval)
         _, accuracy, _ = score(
             questions, [c.text for c in outputs], truncated=[c.truncated for c in outputs]

@@ -31,10 +31,15 @@ import torch
 from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
 
 from mind.config import EvalConfig
+from mind.kv_cache import all_reserved, place, reserved_cache
 
 ANSWER_LINE = re.compile(r"\bthe (?:final )?answer is\b:?[ \t]*[^\s:][^\n]*\n", re.IGNORECASE)
 
 Progress = Callable[[int], None]
+
+# Prompts per prefill forward in the fast engine: length-sorted, so a sub-batch pads little,
+# and still enough tokens (rows x prompt length) for the matmuls to run at full speed.
+PREFILL_ROWS = 16
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,37 @@ def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
         yield items[start : start + size]
 
 
+def _positions(mask: torch.Tensor) -> torch.Tensor:
+    """Position ids that count real tokens only, as `generate` does: [B, T] -> [B, T]."""
+    return (mask.cumsum(-1) - 1).clamp_min(0)
+
+
+def _prefill(model: Any, rows: list[list[int]], cache_: Any, pad_id: int) -> torch.Tensor:
+    """Run the prompts through `model` into `cache_`; the last position's logits [B, V].
+
+    Prompts arrive sorted longest first, so with a reserved cache they go in sub-batches of
+    `PREFILL_ROWS`, each padded only to its own longest prompt and placed right-aligned in
+    the cache: a batch of mixed lengths then wastes no compute on padding.
+    """
+    size = PREFILL_ROWS if all_reserved(cache_) else len(rows)
+    width = max(len(r) for r in rows)
+    logits = []
+    for start in range(0, len(rows), size):
+        part = _left_padded(rows[start : start + size], pad_id, model.device)
+        whole = len(part["input_ids"]) == len(rows)
+        target = cache_ if whole else DynamicCache(config=model.config)
+        out = model(
+            **part,
+            position_ids=_positions(part["attention_mask"]),
+            past_key_values=target,
+            logits_to_keep=1,
+        )
+        if not whole:
+            place(cache_, target, slice(start, start + len(part["input_ids"])), len(rows), width)
+        logits.append(out.logits[:, -1])
+    return torch.cat(logits)
+
+
 @torch.no_grad()
 def greedy_batch(
     model: Any,
@@ -139,18 +175,18 @@ def greedy_batch(
     """Greedy new tokens for each prompt row (EOS included), finished rows dropped as they end.
 
     Rows are left-padded; positions count real tokens only, as `generate` does, so a row's
-    tokens do not depend on its batch mates beyond floating-point rounding.
+    tokens do not depend on its batch mates beyond floating-point rounding. The KV cache is
+    reserved for the whole answer up front (`mind.kv_cache`).
     """
-    batch = _left_padded(rows, pad_id, model.device)
-    mask = batch["attention_mask"]
-    positions = (mask.cumsum(-1) - 1).clamp_min(0)
-    cache_ = DynamicCache(config=model.config)
-    out = model(**batch, position_ids=positions, past_key_values=cache_, logits_to_keep=1)
+    mask = _left_padded(rows, pad_id, model.device)["attention_mask"]
+    positions = _positions(mask)
+    cache_ = reserved_cache(model.config, mask.shape[1] + max_new_tokens)
+    logits = _prefill(model, rows, cache_, pad_id)
     new: list[list[int]] = [[] for _ in rows]
     alive = list(range(len(rows)))  # prompt row of each batch row
     eos_set = set(eos)
     for step in range(max_new_tokens):
-        tokens = out.logits[:, -1].argmax(-1)
+        tokens = logits.argmax(-1)
         keep = []
         for b, (row, token) in enumerate(zip(alive, tokens.tolist(), strict=True)):
             new[row].append(token)
@@ -169,12 +205,12 @@ def greedy_batch(
             )
         mask = torch.cat([mask, mask.new_ones(len(alive), 1)], dim=1)
         positions = positions[:, -1:] + 1
-        out = model(
+        logits = model(
             input_ids=tokens.unsqueeze(1),
             attention_mask=mask,
             position_ids=positions,
             past_key_values=cache_,
-        )
+        ).logits[:, -1]
     return new
 
 
@@ -294,12 +330,23 @@ def generate(
 def load_model(name: str, adapter: str | None, cfg: Any, eval_cfg: EvalConfig) -> Any:
     """The model `generate` runs: a frozen transformers student, or a vLLM engine.
 
-    `cfg` is the run's `TrainConfig` (device and dtype of the transformers model).
+    `cfg` is the run's `TrainConfig` (device and dtype of the transformers model). For the
+    `fast` engine on a CPU its linear layers are packed for oneDNN (`eval.packed_linear`,
+    `mind.packed_linear`), so the model is for generation only.
     """
     if eval_cfg.engine == "vllm":
         from mind.vllm_backend import VllmStudent
 
         return VllmStudent(name, adapter, cfg)
+    from mind.packed_linear import can_pack, pack_linears
     from mind.student import load_for_inference
 
-    return load_for_inference(name, adapter, cfg)
+    model = load_for_inference(name, adapter, cfg)
+    if _packs(eval_cfg) and can_pack(model):
+        pack_linears(model)
+    return model
+
+
+def _packs(eval_cfg: EvalConfig) -> bool:
+    """Whether `eval_cfg` asks for oneDNN-packed linear layers (`eval.packed_linear`)."""
+    return eval_cfg.engine == "fast" and eval_cfg.packed_linear and not eval_cfg.compile

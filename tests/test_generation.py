@@ -117,6 +117,21 @@ class TestFastEngine:
         texts = _texts(fast)
         assert all(texts) and len(set(texts)) == len(texts)
 
+    def test_prompts_prefill_in_sub_batches(
+        self, chatty: tuple[Any, Any], prompts: list[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Prefilled a few prompts at a time into the reserved cache, the text is unchanged."""
+        model, tokenizer = chatty
+        cfg = _cfg(batch_size=7)
+        plain = plain_generate(model, tokenizer, prompts, cfg)
+        monkeypatch.setattr("mind.generation.PREFILL_ROWS", 2)
+        fast: list[Completion] = []
+        sizes = _batch_sizes(
+            model, lambda: fast.extend(fast_generate(model, tokenizer, prompts, cfg))
+        )
+        assert fast == plain
+        assert sizes[:5] == [2, 2, 2, 1, 7], f"4 prefill sub-batches, then decoding: {sizes}"
+
     def test_finished_rows_leave_the_batch(
         self, chatty: tuple[Any, Any], prompts: list[str]
     ) -> None:
