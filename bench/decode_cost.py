@@ -1,8 +1,11 @@
-"""Why the fast evaluation engine gains little on CPU: the cost of one decode step of the
-bundled student at several batch sizes, and how long its greedy SVAMP answers run.
+"""The cost of one decode step of the bundled student at several batch sizes, on plain
+`generate`'s path and on the fast engine's, and how long its greedy SVAMP answers run.
 
-A batch decodes until its longest row ends; dropping finished rows saves only the per-row
-part of a step. Prints ms per step at each batch size (fixed part = batch 1) and the
+`generate`'s path: transformers' growing KV cache (a copy of the whole cache every step)
+and torch's default fp32 linear layers. The fast engine's: the reserved KV cache
+(`mind.kv_cache`) and oneDNN-packed linear layers (`mind.packed_linear`). A batch decodes
+until its longest row ends; dropping finished rows saves only the per-row part of a step.
+Prints ms per step at each batch size (fixed part = batch 1) for both paths, and the
 answer-length distribution of `--n` questions (with the studio's answer-line stop).
 
     .venv/bin/python -m bench.decode_cost [--n 64] [--context 150] [--steps 20]
@@ -22,6 +25,8 @@ from transformers.cache_utils import DynamicCache
 from mind.config import DEFAULT_INSTRUCTION, TrainConfig
 from mind.data import read_questions
 from mind.generation import AnswerStop, eos_ids, greedy_batch
+from mind.kv_cache import reserved_cache
+from mind.packed_linear import pack_linears
 from mind.student import load_for_inference, load_tokenizer
 from mind.student_prompt import prompt_text
 
@@ -31,10 +36,11 @@ STUDENT = "smollm2-135m-instruct"
 
 
 @torch.no_grad()
-def step_ms(model: torch.nn.Module, batch: int, context: int, steps: int) -> float:
+def step_ms(
+    model: torch.nn.Module, cache: DynamicCache, batch: int, context: int, steps: int
+) -> float:
     """Median ms of one greedy decode step at `batch` rows after a `context`-token prefill."""
     ids = torch.randint(100, 1000, (batch, context))
-    cache = DynamicCache(config=model.config)
     out = model(input_ids=ids, past_key_values=cache, logits_to_keep=1)
     times = []
     for _ in range(steps):
@@ -55,9 +61,17 @@ def main() -> int:
 
     torch.manual_seed(0)
     model = load_for_inference(STUDENT, None, TrainConfig(device="cpu"))
+    packed = pack_linears(load_for_inference(STUDENT, None, TrainConfig(device="cpu")))
+    capacity = args.context + args.steps + 1
     for batch in BATCHES:
-        ms = step_ms(model, batch, args.context, args.steps)
-        print(f"batch {batch:>3}: {ms:6.1f} ms/step, {batch / ms * 1000:5.0f} tok/s", flush=True)
+        plain = step_ms(model, DynamicCache(config=model.config), batch, args.context, args.steps)
+        cache = reserved_cache(packed.config, capacity)
+        fast = step_ms(packed, cache, batch, args.context, args.steps)
+        print(
+            f"batch {batch:>3}: generate's path {plain:6.1f} ms/step, "
+            f"fast engine's {fast:6.1f} ms/step ({plain / fast:.2f}x)",
+            flush=True,
+        )
 
     tokenizer = load_tokenizer(STUDENT)
     questions = read_questions(SHARED / "datasets/svamp/test.jsonl")[: args.n]
@@ -68,7 +82,7 @@ def main() -> int:
         for q in questions
     ]
     new = greedy_batch(
-        model,
+        packed,
         rows,
         args.max_new_tokens,
         tokenizer.pad_token_id,

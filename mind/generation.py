@@ -4,7 +4,11 @@ Three engines, chosen by `eval.engine` (`mind.config.EvalConfig`):
 
 - `fast` (default): prompts sorted by length into batches, each batch decoded by our own
   greedy loop over a KV cache that drops every row the moment it is finished (EOS, or its
-  final answer line is complete), so finished rows cost nothing while the rest go on. With
+  final answer line is complete), so finished rows cost nothing while the rest go on. The
+  cache is reserved for the whole answer up front (`mind.kv_cache`: no per-step copy), the
+  prompts are prefilled in sub-batches of similar length, and on a CPU the model's linear
+  layers run on oneDNN with prepacked weights (`eval.packed_linear`, set up by
+  `load_model`). With
   `eval.compile` it instead runs transformers' `generate` with a static KV cache and a
   compiled decoding step (the GPU path: CUDA graphs remove the per-token launch cost; on
   CPU, compiling did not pay, see docs/benchmarks.md), keeping the sorting and the stop.

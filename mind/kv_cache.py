@@ -5,6 +5,8 @@ every decode step: at batch 64 on the bundled student that copy cost as much as 
 matmuls (docs/benchmarks.md). `ReservedLayer` writes each step's keys and values into a
 buffer sized for the prompt plus `max_new_tokens` and hands attention a view of the filled
 part, so a step copies only its new token. Values are bit-identical to `DynamicLayer`'s.
+Prompts prefilled in sub-batches (each padded to its own longest prompt) are copied in
+right-aligned with `place`.
 """
 
 from __future__ import annotations
