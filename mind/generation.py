@@ -35,7 +35,7 @@ import torch
 from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
 
 from mind.config import EvalConfig
-from mind.kv_cache import all_reserved, place, reserved_cache
+from mind.kv_cache import all_reserved, copies, place, reserved_cache
 
 ANSWER_LINE = re.compile(r"\bthe (?:final )?answer is\b:?[ \t]*[^\s:][^\n]*\n", re.IGNORECASE)
 
@@ -141,28 +141,68 @@ def _positions(mask: torch.Tensor) -> torch.Tensor:
     return (mask.cumsum(-1) - 1).clamp_min(0)
 
 
-def _prefill(model: Any, rows: list[list[int]], cache_: Any, pad_id: int) -> torch.Tensor:
-    """Run the prompts through `model` into `cache_`; the last position's logits [B, V].
+def _shared_prefix(rows: list[list[int]]) -> int:
+    """How many tokens every prompt starts with (the chat template's system turn, say),
+    leaving each prompt at least one of its own; 0 for a single prompt."""
+    if len(rows) < 2:
+        return 0
+    first = rows[0]
+    for i in range(min(len(r) for r in rows) - 1):
+        if any(r[i] != first[i] for r in rows):
+            return i
+    return min(len(r) for r in rows) - 1
 
-    Prompts arrive sorted longest first, so with a reserved cache they go in sub-batches of
-    `PREFILL_ROWS`, each padded only to its own longest prompt and placed right-aligned in
-    the cache: a batch of mixed lengths then wastes no compute on padding.
+
+def _layout(rows: list[list[int]], shared: int, pad_id: int, device: Any) -> torch.Tensor:
+    """The batch's attention mask [B, max prompt length]: the `shared` prefix first, then
+    each prompt's own tokens right-aligned, padding (0) between."""
+    own = _left_padded([r[shared:] for r in rows], pad_id, device)["attention_mask"]
+    return torch.cat([own.new_ones(len(rows), shared), own], dim=1)
+
+
+def _prefill(
+    model: Any, rows: list[list[int]], cache_: Any, shared: int, pad_id: int
+) -> torch.Tensor:
+    """Run the prompts through `model` into `cache_`, laid out as `_layout` says; the last
+    position's logits [B, V].
+
+    With a reserved cache the `shared` prefix is computed once and copied to every row, and
+    the rest goes in sub-batches of `PREFILL_ROWS` (prompts arrive sorted longest first), each
+    padded only to its own longest prompt: no compute is spent on padding or on the prefix
+    twice. Otherwise (layers transformers' own, e.g. sliding windows) one left-padded forward.
     """
-    size = PREFILL_ROWS if all_reserved(cache_) else len(rows)
+    if not all_reserved(cache_):
+        batch = _left_padded(rows, pad_id, model.device)
+        positions = _positions(batch["attention_mask"])
+        out = model(**batch, position_ids=positions, past_key_values=cache_, logits_to_keep=1)
+        return out.logits[:, -1]
+    prefix = DynamicCache(config=model.config)
+    if shared:
+        model(
+            input_ids=torch.tensor([rows[0][:shared]], device=model.device), past_key_values=prefix
+        )
     width = max(len(r) for r in rows)
     logits = []
-    for start in range(0, len(rows), size):
-        part = _left_padded(rows[start : start + size], pad_id, model.device)
-        whole = len(part["input_ids"]) == len(rows)
-        target = cache_ if whole else DynamicCache(config=model.config)
+    for start in range(0, len(rows), PREFILL_ROWS):
+        part = rows[start : start + PREFILL_ROWS]
+        ids = _left_padded([r[shared:] for r in part], pad_id, model.device)["input_ids"]
+        mask = _layout(part, shared, pad_id, model.device)
+        whole = not shared and len(part) == len(rows)  # laid out as the batch: fill in place
+        if whole:
+            target = cache_
+        elif shared:
+            target = copies(prefix, len(part), model.config)
+        else:
+            target = DynamicCache(config=model.config)
         out = model(
-            **part,
-            position_ids=_positions(part["attention_mask"]),
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=_positions(mask)[:, shared:],
             past_key_values=target,
             logits_to_keep=1,
         )
         if not whole:
-            place(cache_, target, slice(start, start + len(part["input_ids"])), len(rows), width)
+            place(cache_, target, slice(start, start + len(part)), len(rows), width, shared)
         logits.append(out.logits[:, -1])
     return torch.cat(logits)
 
@@ -178,14 +218,16 @@ def greedy_batch(
 ) -> list[list[int]]:
     """Greedy new tokens for each prompt row (EOS included), finished rows dropped as they end.
 
-    Rows are left-padded; positions count real tokens only, as `generate` does, so a row's
-    tokens do not depend on its batch mates beyond floating-point rounding. The KV cache is
-    reserved for the whole answer up front (`mind.kv_cache`).
+    Rows are padded on the left of their own tokens (after a prefix they all share, see
+    `_layout`); positions count real tokens only, as `generate` does, so a row's tokens do
+    not depend on its batch mates beyond floating-point rounding. The KV cache is reserved
+    for the whole answer up front (`mind.kv_cache`).
     """
-    mask = _left_padded(rows, pad_id, model.device)["attention_mask"]
+    cache_ = reserved_cache(model.config, max(len(r) for r in rows) + max_new_tokens)
+    shared = _shared_prefix(rows) if all_reserved(cache_) else 0
+    mask = _layout(rows, shared, pad_id, model.device)
     positions = _positions(mask)
-    cache_ = reserved_cache(model.config, mask.shape[1] + max_new_tokens)
-    logits = _prefill(model, rows, cache_, pad_id)
+    logits = _prefill(model, rows, cache_, shared, pad_id)
     new: list[list[int]] = [[] for _ in rows]
     alive = list(range(len(rows)))  # prompt row of each batch row
     eos_set = set(eos)

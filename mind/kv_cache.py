@@ -5,8 +5,8 @@ every decode step: at batch 64 on the bundled student that copy cost as much as 
 matmuls (docs/benchmarks.md). `ReservedLayer` writes each step's keys and values into a
 buffer sized for the prompt plus `max_new_tokens` and hands attention a view of the filled
 part, so a step copies only its new token. Values are bit-identical to `DynamicLayer`'s.
-Prompts prefilled in sub-batches (each padded to its own longest prompt) are copied in
-right-aligned with `place`.
+Prompts prefilled in sub-batches (each padded to its own longest prompt, after a prefix
+they all share computed once and `copies`-ed) are copied in with `place`.
 """
 
 from __future__ import annotations
@@ -57,14 +57,18 @@ class ReservedLayer(DynamicLayer):
         self._expose()
         return self.keys, self.values
 
-    def place(self, rows: slice, batch: int, prefilled: DynamicLayer, end: int) -> None:
-        """Copy a sub-batch's prefilled cache [n, H_kv, w, D] into `rows` of this `batch`-row
-        cache at positions [end - w, end); the positions before stay zero (left padding)."""
+    def place(
+        self, rows: slice, batch: int, prefilled: DynamicLayer, end: int, shared: int = 0
+    ) -> None:
+        """Copy a sub-batch's prefilled cache [n, H_kv, shared + w, D] into `rows` of this
+        `batch`-row cache: its first `shared` positions (a prompt prefix all rows share) at
+        [0, shared), the rest right-aligned at [end - w, end); the gap stays zero (padding)."""
         if not self.is_initialized:
             self._allocate(batch, prefilled.keys, prefilled.values)
-        start = end - prefilled.keys.shape[-2]
-        self._keys[rows, :, start:end] = prefilled.keys
-        self._values[rows, :, start:end] = prefilled.values
+        start = end - (prefilled.keys.shape[-2] - shared)
+        for buffer, states in ((self._keys, prefilled.keys), (self._values, prefilled.values)):
+            buffer[rows, :, :shared] = states[:, :, :shared]
+            buffer[rows, :, start:end] = states[:, :, shared:]
         self.length = end
         self._expose()
 
@@ -85,10 +89,20 @@ def all_reserved(cache: DynamicCache) -> bool:
     return all(isinstance(layer, ReservedLayer) for layer in cache.layers)
 
 
-def place(cache: DynamicCache, prefilled: DynamicCache, rows: slice, batch: int, end: int) -> None:
+def place(
+    cache: DynamicCache, prefilled: DynamicCache, rows: slice, batch: int, end: int, shared: int
+) -> None:
     """`ReservedLayer.place` for every layer of an `all_reserved` cache."""
     for layer, part in zip(cache.layers, prefilled.layers, strict=True):
-        layer.place(rows, batch, part, end)
+        layer.place(rows, batch, part, end, shared)
+
+
+def copies(prefix: DynamicCache, rows: int, config: Any) -> DynamicCache:
+    """A new cache holding `prefix`'s keys and values [1, H_kv, P, D] once per row."""
+    cache = DynamicCache(config=config)
+    for layer, part in zip(cache.layers, prefix.layers, strict=True):
+        layer.update(part.keys.expand(rows, -1, -1, -1), part.values.expand(rows, -1, -1, -1))
+    return cache
 
 
 def reserved_cache(config: Any, capacity: int) -> DynamicCache:

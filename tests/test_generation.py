@@ -120,7 +120,8 @@ class TestFastEngine:
     def test_prompts_prefill_in_sub_batches(
         self, chatty: tuple[Any, Any], prompts: list[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """Prefilled a few prompts at a time into the reserved cache, the text is unchanged."""
+        """Prefilled as a shared prefix once, then a few prompts at a time into the reserved
+        cache, the text is unchanged."""
         model, tokenizer = chatty
         cfg = _cfg(batch_size=7)
         plain = plain_generate(model, tokenizer, prompts, cfg)
@@ -130,7 +131,7 @@ class TestFastEngine:
             model, lambda: fast.extend(fast_generate(model, tokenizer, prompts, cfg))
         )
         assert fast == plain
-        assert sizes[:5] == [2, 2, 2, 1, 7], f"4 prefill sub-batches, then decoding: {sizes}"
+        assert sizes[:6] == [1, 2, 2, 2, 1, 7], f"prefix, 4 sub-batches, decoding: {sizes}"
 
     def test_finished_rows_leave_the_batch(
         self, chatty: tuple[Any, Any], prompts: list[str]
@@ -152,7 +153,7 @@ class TestFastEngine:
             model.generation_config.eos_token_id = original
         assert fast == plain
         assert len(plain[0].text) < len(reference[0].text), "the new EOS must end row 0 early"
-        assert sizes[0] == 7 and sizes[-1] < 7, f"finished rows must leave: {sizes}"
+        assert sizes[2] == 7 and sizes[-1] < 7, f"finished rows must leave: {sizes}"
 
     def test_batches_are_sorted_by_prompt_length(
         self, chatty: tuple[Any, Any], prompts: list[str]
@@ -161,8 +162,9 @@ class TestFastEngine:
         widths: list[int] = []
 
         def record(_module: Any, _args: Any, kwargs: dict[str, Any]) -> None:
-            if kwargs["input_ids"].shape[1] > 1:
-                widths.append(kwargs["input_ids"].shape[1])
+            """The prompt width of every batch's prefill (the shared prefix has no mask)."""
+            if kwargs["input_ids"].shape[1] > 1 and kwargs.get("attention_mask") is not None:
+                widths.append(kwargs["attention_mask"].shape[1])
 
         handle = model.register_forward_pre_hook(record, with_kwargs=True)
         try:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers.cache_utils import DynamicCache, DynamicLayer
 
-from mind.kv_cache import ReservedLayer, reserved_cache
+from mind.kv_cache import ReservedLayer, copies, reserved_cache
 
 
 def _states(batch: int, length: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,11 +44,32 @@ class TestReservedLayer:
         assert torch.equal(layer.values[2:, :, 2:], parts[1].values)
         assert not layer.keys[2:, :, :2].any(), "padding before a shorter sub-batch is zero"
 
+    def test_places_a_shared_prefix_first_and_the_rest_right_aligned(self) -> None:
+        torch.manual_seed(0)
+        layer, part = ReservedLayer(capacity=8), DynamicLayer()
+        part.update(*_states(2, 5))  # 2 shared positions, then 3 of the sub-batch's own
+        layer.place(slice(0, 2), 2, part, end=7, shared=2)
+        assert torch.equal(layer.keys[:, :, :2], part.keys[:, :, :2])
+        assert torch.equal(layer.keys[:, :, 4:7], part.keys[:, :, 2:])
+        assert not layer.keys[:, :, 2:4].any() and layer.get_seq_length() == 7
+
     def test_refuses_to_pass_its_capacity(self) -> None:
         layer = ReservedLayer(capacity=4)
         layer.update(*_states(1, 4))
         with pytest.raises(ValueError, match="5 positions asked of 4 reserved"):
             layer.update(*_states(1, 1))
+
+
+def test_copies_repeat_a_prefix_per_row(tiny_student: str) -> None:
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(tiny_student)
+    prefix = DynamicCache(config=config)
+    for layer in prefix.layers:
+        layer.update(*_states(1, 3))
+    rows = copies(prefix, 4, config)
+    assert rows.layers[0].keys.shape == (4, 2, 3, 4)
+    assert all(torch.equal(r, prefix.layers[1].values[0]) for r in rows.layers[1].values)
 
 
 def test_model_logits_equal_with_either_cache(tiny_student: str) -> None:
