@@ -5,8 +5,10 @@
 and torch's default fp32 linear layers. The fast engine's: the reserved KV cache
 (`mind.kv_cache`) and oneDNN-packed linear layers (`mind.packed_linear`). A batch decodes
 until its longest row ends; dropping finished rows saves only the per-row part of a step.
-Prints ms per step at each batch size (fixed part = batch 1) for both paths, and the
-answer-length distribution of `--n` questions (with the studio's answer-line stop).
+Prints ms per step at each batch size (fixed part = batch 1) for both paths, the seconds
+to prefill `--n` real prompts in one left-padded forward (as `generate` does), in the fast
+engine's length-sorted sub-batches, and in those after the prefix all prompts share, and
+the answer-length distribution of the `--n` questions (with the studio's answer-line stop).
 
     .venv/bin/python -m bench.decode_cost [--n 64] [--context 150] [--steps 20]
 """
@@ -24,6 +26,7 @@ from transformers.cache_utils import DynamicCache
 
 from mind.config import DEFAULT_INSTRUCTION, TrainConfig
 from mind.data import read_questions
+from mind import generation
 from mind.generation import AnswerStop, eos_ids, greedy_batch
 from mind.kv_cache import reserved_cache
 from mind.packed_linear import pack_linears
@@ -49,6 +52,29 @@ def step_ms(
         out = model(input_ids=token, past_key_values=cache)
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
+
+
+@torch.no_grad()
+def prefill_seconds(model: torch.nn.Module, rows: list[list[int]], pad_id: int) -> dict:
+    """Seconds to prefill `rows` (sorted longest first) three ways, on the same model."""
+    width = max(len(r) for r in rows)
+
+    def once(shared: int | None) -> float:
+        cache = reserved_cache(model.config, width)
+        start = time.perf_counter()
+        if shared is None:
+            batch = generation._left_padded(rows, pad_id, model.device)
+            positions = generation._positions(batch["attention_mask"])
+            model(**batch, position_ids=positions, past_key_values=cache, logits_to_keep=1)
+        else:
+            generation._prefill(model, rows, cache, shared, pad_id)
+        return time.perf_counter() - start
+
+    return {
+        "one left-padded forward": once(None),
+        "sub-batches": once(0),
+        "sub-batches after the shared prefix": once(generation._shared_prefix(rows)),
+    }
 
 
 def main() -> int:
@@ -81,6 +107,9 @@ def main() -> int:
         )["input_ids"]
         for q in questions
     ]
+    rows.sort(key=len, reverse=True)
+    for way, seconds in prefill_seconds(packed, rows, tokenizer.pad_token_id).items():
+        print(f"prefill of {len(rows)} prompts, {way}: {seconds:.1f} s", flush=True)
     new = greedy_batch(
         packed,
         rows,
