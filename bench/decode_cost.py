@@ -24,9 +24,9 @@ from pathlib import Path
 import torch
 from transformers.cache_utils import DynamicCache
 
+from mind import generation
 from mind.config import DEFAULT_INSTRUCTION, TrainConfig
 from mind.data import read_questions
-from mind import generation
 from mind.generation import AnswerStop, eos_ids, greedy_batch
 from mind.kv_cache import reserved_cache
 from mind.packed_linear import pack_linears
