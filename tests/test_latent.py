@@ -174,7 +174,11 @@ class TestAnalyzeCommand:
         assert {(p["question_id"], p["perspective"]) for p in points} == expected
         assert base_run["n_points"] == len(points) == len(expected)
         assert 1 <= base_run["n_clusters"] <= len(points)
-        assert 0 < base_run["purity"] <= 1 and 0 <= base_run["nmi"] <= 1
+        assert 0 <= base_run["nmi"] <= 1
+        if base_run["n_clusters"] == len(points):  # purity is 1 by construction: not given
+            assert base_run["purity"] is None and "not applicable" in base_run["warning"]
+        else:
+            assert 0 < base_run["purity"] <= 1
 
     def test_html_carries_plotly_inline(self, base_run: dict):
         """The studio runs offline: no script may be fetched from a CDN."""
