@@ -7,6 +7,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Session
 from app.runs.models import Run
 from app.settings import Settings
 from tests.service.helpers import make_user
+
+if TYPE_CHECKING:
+    from mind.config import RunConfig
 
 API = "/api/v1/runs"
 QUESTION = "Tom has 3 apples and buys 4 more. How many apples does he have?"
@@ -26,6 +30,21 @@ def sse(text: str) -> list[tuple[str, dict]]:
         lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
         events.append((lines["event"], json.loads(lines["data"])))
     return events
+
+
+def cancelled_run(session: Session, owner_id: str, name: str, config: RunConfig) -> Run:
+    """A cancelled run of `config`, flushed so it has its id."""
+    row = Run(
+        name=name,
+        owner_id=owner_id,
+        method=config.method,
+        student=config.student,
+        config=config.frozen(),
+        status="cancelled",
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 @pytest.fixture
@@ -41,15 +60,7 @@ def run(session: Session, settings: Settings, tiny_student: str) -> tuple[Run, d
     config = RunConfig.model_validate(
         {"student": tiny_student, "method": "mind", "eval": {"max_new_tokens": 12}}
     )
-    row = Run(
-        name="tried",
-        owner_id=user.id,
-        method="mind",
-        student=tiny_student,
-        config=config.frozen(),
-        status="cancelled",
-    )
-    session.add(row)
+    row = cancelled_run(session, user.id, "tried", config)
     session.commit()
     folder = settings.storage / row.directory / "checkpoints" / "step-2"
     torch.manual_seed(1)
@@ -161,16 +172,7 @@ class TestCardWeights:
         user, _ = make_user(session)
         raw = {"student": tiny_student, "method": "mind", "train": {"max_steps": 10}}
         config = RunConfig.model_validate(raw)  # warm-up: round(0.1 x 10) = 1 step
-        row = Run(
-            name="weights",
-            owner_id=user.id,
-            method="mind",
-            student=tiny_student,
-            config=config.frozen(),
-            status="cancelled",
-        )
-        session.add(row)
-        session.flush()
+        row = cancelled_run(session, user.id, "weights", config)
         logged = {  # step: {perspective: (weight, selected, present)}
             1: {"formal": (0.9, 1.0, 4), "visual": (0.1, 0.0, 4)},  # warm-up
             2: {"formal": (0.6, 1.0, 1), "visual": (0.4, 0.0, 3)},

@@ -58,6 +58,18 @@ def _cells(client: TestClient, headers: dict, study_id: str) -> dict[tuple, dict
     return {(c["label"], c["budget"]): c for c in body["cells"]}
 
 
+def _past_zero_shot(
+    client: TestClient, session: Session, spec: tuple[dict, dict]
+) -> tuple[dict, str, dict[tuple, dict]]:
+    """A new study of `spec` whose zero-shot cell has finished and been advanced past:
+    (headers, study id, its cells now)."""
+    headers, body = spec
+    study_id = client.post(API, headers=headers, json={"name": "s", "spec": body}).json()["id"]
+    _finish(session, _cells(client, headers, study_id)["zero_shot", "steps"]["run_id"], 0)
+    _advance(session, study_id)
+    return headers, study_id, _cells(client, headers, study_id)
+
+
 class TestCreate:
     def test_base_student_first_then_the_grid(self, client, spec) -> None:
         headers, body = spec
@@ -136,12 +148,7 @@ class TestPhases:
     def test_token_budget_from_measured_rates(self, client, session, spec) -> None:
         """sft trains 10 tokens a step, mind 4: at sft's budget mind gets more steps, while
         sft's own token cell is its step cell (the same run, not trained twice)."""
-        headers, body = spec
-        study_id = client.post(API, headers=headers, json={"name": "s", "spec": body}).json()["id"]
-        cells = _cells(client, headers, study_id)
-        _finish(session, cells["zero_shot", "steps"]["run_id"], 0)
-        _advance(session, study_id)
-        cells = _cells(client, headers, study_id)
+        headers, study_id, cells = _past_zero_shot(client, session, spec)
         assert cells["sft", "steps"]["status"] == "queued"
         assert cells["sft", "tokens"]["status"] == "waiting"
         _finish(session, cells["sft", "steps"]["run_id"], 10)
@@ -163,12 +170,7 @@ class TestProgress:
     def test_a_running_token_cell_keeps_the_study_below_one(self, client, session, spec):
         """A run's progress is its stage's: a token-budget run at the end of a stage is not a
         finished cell, so the study reaches 1 only when that run has succeeded."""
-        headers, body = spec
-        study_id = client.post(API, headers=headers, json={"name": "s", "spec": body}).json()["id"]
-        cells = _cells(client, headers, study_id)
-        _finish(session, cells["zero_shot", "steps"]["run_id"], 0)
-        _advance(session, study_id)
-        cells = _cells(client, headers, study_id)
+        headers, study_id, cells = _past_zero_shot(client, session, spec)
         for label, rate in (("sft", 10), ("mind", 4)):
             _finish(session, cells[label, "steps"]["run_id"], rate)
         _advance(session, study_id)
