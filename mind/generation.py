@@ -146,18 +146,22 @@ def _shared_prefix(rows: list[list[int]]) -> int:
     leaving each prompt at least one of its own; 0 for a single prompt."""
     if len(rows) < 2:
         return 0
-    first = rows[0]
-    for i in range(min(len(r) for r in rows) - 1):
-        if any(r[i] != first[i] for r in rows):
-            return i
-    return min(len(r) for r in rows) - 1
+    shortest = min(len(r) for r in rows)
+    columns = enumerate(zip(*rows, strict=False))  # stops at the shortest prompt
+    same = next((i for i, column in columns if len(set(column)) > 1), shortest)
+    return min(same, shortest - 1)
 
 
-def _layout(rows: list[list[int]], shared: int, pad_id: int, device: Any) -> torch.Tensor:
-    """The batch's attention mask [B, max prompt length]: the `shared` prefix first, then
-    each prompt's own tokens right-aligned, padding (0) between."""
-    own = _left_padded([r[shared:] for r in rows], pad_id, device)["attention_mask"]
-    return torch.cat([own.new_ones(len(rows), shared), own], dim=1)
+def _layout(rows: list[list[int]], shared: int, pad_id: int, device: Any) -> dict:
+    """The batch laid out: `input_ids` [B, w], each prompt's own tokens (after the `shared`
+    prefix) left-padded, and `attention_mask` [B, shared + w]: the prefix first, then each
+    prompt's own tokens right-aligned, padding (0) between."""
+    own = _left_padded([r[shared:] for r in rows], pad_id, device)
+    mask = own["attention_mask"]
+    return {
+        "input_ids": own["input_ids"],
+        "attention_mask": torch.cat([mask.new_ones(len(rows), shared), mask], dim=1),
+    }
 
 
 def _prefill(
@@ -185,8 +189,8 @@ def _prefill(
     logits = []
     for start in range(0, len(rows), PREFILL_ROWS):
         part = rows[start : start + PREFILL_ROWS]
-        ids = _left_padded([r[shared:] for r in part], pad_id, model.device)["input_ids"]
-        mask = _layout(part, shared, pad_id, model.device)
+        batch = _layout(part, shared, pad_id, model.device)
+        mask = batch["attention_mask"]
         whole = not shared and len(part) == len(rows)  # laid out as the batch: fill in place
         if whole:
             target = cache_
@@ -195,7 +199,7 @@ def _prefill(
         else:
             target = DynamicCache(config=model.config)
         out = model(
-            input_ids=ids,
+            input_ids=batch["input_ids"],
             attention_mask=mask,
             position_ids=_positions(mask)[:, shared:],
             past_key_values=target,
@@ -225,7 +229,7 @@ def greedy_batch(
     """
     cache_ = reserved_cache(model.config, max(len(r) for r in rows) + max_new_tokens)
     shared = _shared_prefix(rows) if all_reserved(cache_) else 0
-    mask = _layout(rows, shared, pad_id, model.device)
+    mask = _layout(rows, shared, pad_id, model.device)["attention_mask"]
     positions = _positions(mask)
     logits = _prefill(model, rows, cache_, shared, pad_id)
     new: list[list[int]] = [[] for _ in rows]
